@@ -1,0 +1,58 @@
+/** Starts a real web host (the built CLI's `serve`) on a temporary database for one test. */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Page } from '@playwright/test';
+
+export const root = path.resolve(import.meta.dirname, '..');
+export const fixtures = path.resolve(root, '../shared/fixtures');
+export const artifacts = path.join(root, 'e2e', 'artifacts');
+const cli = path.join(root, 'out', 'main', 'cli.js');
+
+export interface WebApp {
+  url: string;
+  dir: string;
+  dbPath: string;
+  /** Runs `dinolab --db <same db> ...args --json` and parses its output. */
+  cliJson<T = unknown>(...args: string[]): T;
+  stop(): Promise<void>;
+}
+
+export async function startWebApp(): Promise<WebApp> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dinolab-e2e-'));
+  const dbPath = path.join(dir, 'lab.db');
+  const child: ChildProcess = spawn(process.execPath, [cli, '--db', dbPath, 'serve', '--port', '0', '--json'], {
+    env: { ...process.env, DINOLAB_DATA_DIR: dir },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    let buf = '';
+    child.stdout!.on('data', (c: Buffer) => {
+      buf += c.toString();
+      const line = buf.split('\n').find((l) => l.startsWith('{'));
+      if (line) resolve((JSON.parse(line) as { url: string }).url);
+    });
+    child.on('exit', (code) => reject(new Error(`web host exited with ${code}`)));
+    setTimeout(() => reject(new Error('web host did not start in 30 s')), 30_000);
+  });
+  return {
+    url,
+    dir,
+    dbPath,
+    cliJson<T>(...args: string[]): T {
+      const out = execFileSync(process.execPath, [cli, '--db', dbPath, ...args, '--json'], { encoding: 'utf8', env: { ...process.env, DINOLAB_DATA_DIR: dir } });
+      return JSON.parse(out) as T;
+    },
+    async stop() {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function shot(page: Page, name: string): Promise<void> {
+  fs.mkdirSync(artifacts, { recursive: true });
+  await page.screenshot({ path: path.join(artifacts, `${name}.png`), fullPage: true });
+}

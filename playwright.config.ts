@@ -1,0 +1,31 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { defineConfig } from '@playwright/test';
+
+// Debian's Chromium, driven through playwright-core's protocol (no browser download needed).
+const chromium = process.env.DINOLAB_CHROMIUM ?? '/usr/bin/chromium';
+const electronPath = path.join(import.meta.dirname, 'node_modules', 'electron', 'path.txt');
+const hasElectron = fs.existsSync(electronPath) && !process.env.DINOLAB_SKIP_ELECTRON;
+
+export default defineConfig({
+  testDir: 'e2e',
+  outputDir: 'test-results',
+  timeout: 240_000,
+  expect: { timeout: 30_000 },
+  workers: 1,
+  reporter: [['list'], ['json', { outputFile: 'test-results/e2e.json' }]],
+  use: {
+    viewport: { width: 1280, height: 800 },
+    screenshot: 'only-on-failure',
+    trace: 'off',
+    launchOptions: {
+      executablePath: fs.existsSync(chromium) ? chromium : undefined,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    },
+  },
+  projects: [
+    { name: 'web', testMatch: /web\..*\.spec\.ts/ },
+    // The same journey in the desktop app, wherever an Electron binary is installed.
+    ...(hasElectron ? [{ name: 'electron', testMatch: /electron\..*\.spec\.ts/ }] : []),
+  ],
+});

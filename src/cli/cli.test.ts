@@ -1,0 +1,46 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { projectRoot, tempDir } from '../../tests/helpers';
+
+const t = tempDir();
+afterAll(() => t.cleanup());
+const bin = path.join(projectRoot, 'bin/dinolab.js');
+
+describe('dinolab CLI', () => {
+  it('--db PATH creates that database and info --json prints the facts', () => {
+    const db = path.join(t.dir, 'sub', 'x.db');
+    const out = execFileSync(process.execPath, [bin, '--db', db, 'info', '--json'], { encoding: 'utf8' });
+    expect(fs.existsSync(db)).toBe(true);
+    const info = JSON.parse(out);
+    expect(info.dbPath).toBe(db);
+    expect(info.executionProviders).toEqual(expect.arrayContaining(['cpu', 'webgpu']));
+    expect(info.sqliteVersion).toMatch(/^3\.\d+\.\d+$/);
+  });
+
+  it('DINOLAB_DB is honoured and info prints a table for people', () => {
+    const db = path.join(t.dir, 'env.db');
+    const out = execFileSync(process.execPath, [bin, 'info'], { encoding: 'utf8', env: { ...process.env, DINOLAB_DB: db } });
+    expect(out).toMatch(new RegExp(`dbPath\\s+${db.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+    expect(fs.existsSync(db)).toBe(true);
+  });
+
+  it('runs a job from the command line and lists it', () => {
+    const db = path.join(t.dir, 'jobs.db');
+    const r = spawnSync(process.execPath, [bin, '--db', db, 'selftest', '--steps', '3', '--json'], { encoding: 'utf8' });
+    expect(r.status).toBe(0);
+    expect(JSON.parse(r.stdout).status).toBe('done');
+    const list = JSON.parse(execFileSync(process.execPath, [bin, '--db', db, 'jobs', '--json'], { encoding: 'utf8' }));
+    expect(list[0]).toMatchObject({ kind: 'selftest', status: 'done', done: 3, total: 3 });
+  });
+
+  it('explains bad arguments and unknown commands', () => {
+    const r = spawnSync(process.execPath, [bin, 'frobnicate'], { encoding: 'utf8' });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/Unknown command "frobnicate"/);
+    const p = spawnSync(process.execPath, [bin, '--db', path.join(t.dir, 'p.db'), 'selftest', '--steps', 'abc'], { encoding: 'utf8' });
+    expect(p.status).toBe(1);
+    expect(p.stderr).toMatch(/invalid_input.*steps: Invalid input: expected number/);
+  });
+});

@@ -1,0 +1,168 @@
+/**
+ * `dinolab`: the command line over the same engine and contract as the UI. Every command accepts
+ * --db PATH and --json; tables for people by default.
+ */
+import { parseArgs } from 'node:util';
+import type { Job } from '../shared/contract';
+import { LabError, toLabError } from '../core/errors';
+import { Lab } from '../core/lab';
+import { pairs, table } from './format';
+
+export interface CliIO {
+  out: (s: string) => void;
+  err: (s: string) => void;
+}
+
+interface Ctx {
+  args: string[];
+  flags: Record<string, string | boolean | string[] | undefined>;
+  json: boolean;
+  io: CliIO;
+  lab: (host?: 'cli' | 'web') => Lab;
+}
+
+type Command = { usage: string; doc: string; run: (c: Ctx) => Promise<number> };
+
+const options = {
+  db: { type: 'string' },
+  json: { type: 'boolean', default: false },
+  port: { type: 'string' },
+  host: { type: 'string' },
+  name: { type: 'string' },
+  steps: { type: 'string' },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const;
+
+/** Waits for a job, printing progress on stderr, and returns its final state. */
+export async function followJob(lab: Lab, job: Job, io: CliIO, quiet: boolean): Promise<Job> {
+  const off = lab.subscribe((ev) => {
+    if (quiet || ev.name !== 'job.progress' || ev.payload.jobId !== job.id) return;
+    const p = ev.payload;
+    const pct = p.total ? ((100 * p.done) / p.total).toFixed(1) : '?';
+    const rate = p.ratePerSec ? ` ${p.ratePerSec.toFixed(1)}/s` : '';
+    const eta = p.etaSec !== null && p.etaSec !== undefined ? ` eta ${Math.round(p.etaSec)}s` : '';
+    io.err(`${job.label}: ${p.phase} ${p.done}/${p.total} (${pct}%)${rate}${eta}`);
+  });
+  const onSigint = (): void => {
+    io.err('Cancelling...');
+    lab.jobs.cancel(job.id);
+  };
+  process.on('SIGINT', onSigint);
+  try {
+    return await lab.jobs.wait(job.id);
+  } finally {
+    off();
+    process.off('SIGINT', onSigint);
+  }
+}
+
+function jobExit(job: Job, c: Ctx): number {
+  if (job.status === 'done') return 0;
+  c.io.err(`${job.label}: ${job.status}${job.error ? `: ${job.error}` : ''}`);
+  return job.status === 'cancelled' ? 130 : 1;
+}
+
+export const commands: Record<string, Command> = {
+  info: {
+    usage: 'dinolab info [--json]',
+    doc: 'Versions, database path, execution providers, TensorFlow.js backend, GPU.',
+    async run(c) {
+      const info = await c.lab().call('info', {});
+      c.io.out(c.json ? JSON.stringify(info, null, 2) : pairs(info));
+      return 0;
+    },
+  },
+  serve: {
+    usage: 'dinolab serve [--port N] [--host ADDR]',
+    doc: 'Serve the UI and the API on http://127.0.0.1 (token in the printed URL).',
+    async run(c) {
+      const { startServer } = await import('../server/server');
+      const port = c.flags.port ? Number(c.flags.port) : 0;
+      if (!Number.isInteger(port) || port < 0 || port > 65535) throw new LabError('invalid_input', `--port must be an integer 0-65535, got ${String(c.flags.port)}.`);
+      const host = (c.flags.host as string | undefined) ?? '127.0.0.1';
+      const lab = c.lab('web');
+      const srv = await startServer({ lab, host, port });
+      if (host !== '127.0.0.1' && host !== 'localhost' && host !== '::1') {
+        c.io.err(`Warning: listening on ${host}; anyone who can reach it and has the token can use this DINO Lab.`);
+      }
+      c.io.out(c.json ? JSON.stringify({ url: srv.url, port: srv.port, host: srv.host }) : `DINO Lab is running at ${srv.url}`);
+      await new Promise<void>((resolve) => {
+        const stop = (): void => resolve();
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      });
+      await srv.close();
+      return 0;
+    },
+  },
+  jobs: {
+    usage: 'dinolab jobs [--json] | dinolab jobs cancel <id>',
+    doc: 'List recent jobs, or cancel one.',
+    async run(c) {
+      if (c.args[0] === 'cancel') {
+        if (!c.args[1]) throw new LabError('invalid_input', 'Usage: dinolab jobs cancel <id>');
+        const j = await c.lab().call('jobs.cancel', { id: c.args[1] });
+        c.io.out(c.json ? JSON.stringify(j) : `${j.id} ${j.status}`);
+        return 0;
+      }
+      const list = await c.lab().call('jobs.list', { limit: 50 });
+      c.io.out(c.json ? JSON.stringify(list, null, 2) : table(list.map((j) => ({ id: j.id.slice(0, 8), kind: j.kind, status: j.status, progress: `${j.done}/${j.total}`, created: j.createdAt, error: j.error }))));
+      return 0;
+    },
+  },
+  selftest: {
+    usage: 'dinolab selftest [--steps N] [--json]',
+    doc: 'Run the self-test job in a job process (progress, cancel with Ctrl-C).',
+    async run(c) {
+      const lab = c.lab();
+      const job = await lab.call('selftest.start', { steps: c.flags.steps ? Number(c.flags.steps) : 10, stepMs: 100 });
+      const end = await followJob(lab, job, c.io, c.json);
+      if (c.json) c.io.out(JSON.stringify(end));
+      return jobExit(end, c);
+    },
+  },
+};
+
+function help(io: CliIO): void {
+  io.out('dinolab — DINO Lab on the command line. Every command takes --db PATH (or DINOLAB_DB) and --json.\n');
+  for (const cmd of Object.values(commands)) io.out(`  ${cmd.usage}\n      ${cmd.doc}`);
+}
+
+/** Runs the CLI; returns the exit code. */
+export async function runCli(argv: string[], io: CliIO = { out: (s) => console.log(s), err: (s) => console.error(s) }): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: false });
+  } catch (err) {
+    io.err((err as Error).message);
+    return 2;
+  }
+  const [name, ...rest] = parsed.positionals;
+  if (!name || parsed.values.help || name === 'help') {
+    help(io);
+    return name || parsed.values.help ? 0 : 2;
+  }
+  const cmd = commands[name];
+  if (!cmd) {
+    io.err(`Unknown command "${name}". Run dinolab help.`);
+    return 2;
+  }
+  let lab: Lab | null = null;
+  const ctx: Ctx = {
+    args: rest,
+    flags: parsed.values as Ctx['flags'],
+    json: parsed.values.json === true,
+    io,
+    lab: (host: 'cli' | 'web' = 'cli') => (lab ??= new Lab({ host, dbPath: parsed.values.db as string | undefined })),
+  };
+  try {
+    return await cmd.run(ctx);
+  } catch (err) {
+    const e = toLabError(err);
+    if (ctx.json) io.err(JSON.stringify({ ok: false, error: { code: e.code, message: e.message } }));
+    else io.err(`Error (${e.code}): ${e.message}`);
+    return 1;
+  } finally {
+    await (lab as Lab | null)?.close();
+  }
+}

@@ -1,0 +1,84 @@
+/** A dense row-major float32 matrix: row i is data[i*cols .. (i+1)*cols). */
+export interface Matrix {
+  rows: number;
+  cols: number;
+  data: Float32Array;
+}
+
+/** Creates a rows x cols matrix of zeros, or wraps existing data. */
+export function matrix(rows: number, cols: number, data?: Float32Array): Matrix {
+  const d = data ?? new Float32Array(rows * cols);
+  if (d.length !== rows * cols) throw new Error(`matrix: expected ${rows * cols} values, got ${d.length}`);
+  return { rows, cols, data: d };
+}
+
+/** One epoch's logs, Keras style: loss/accuracy on the training data, `val_` keys on validation data. */
+export interface EpochLog {
+  epoch: number;
+  loss?: number;
+  accuracy?: number;
+  val_loss?: number;
+  val_accuracy?: number;
+  [key: string]: number | undefined;
+}
+
+/** Options for Classifier.fit. `onProgress` is for kinds without epochs (svc: class pairs done). */
+export interface FitOptions {
+  signal?: AbortSignal;
+  onEpoch?: (log: EpochLog) => void;
+  onProgress?: (done: number, total: number, phase: string) => void;
+  validation?: { X: Matrix; y: Int32Array };
+}
+
+/** What toJSON returns: enough to rebuild the classifier with load(). Binary weights as base64 float32. */
+export interface SavedModel {
+  kind: string;
+  version: number;
+  params: Record<string, unknown>;
+  numClasses: number;
+  dim: number;
+  state: Record<string, unknown>;
+}
+
+/** The estimator interface (scikit-learn / Keras spirit). */
+export interface Classifier<P = Record<string, unknown>> {
+  readonly kind: string;
+  readonly params: P;
+  fit(X: Matrix, y: Int32Array, opts?: FitOptions): Promise<void>;
+  /** Rows sum to 1; one column per class. */
+  predictProba(X: Matrix): Promise<Matrix>;
+  predict(X: Matrix): Promise<Int32Array>;
+  toJSON(): SavedModel;
+}
+
+/** Encodes a Float32Array as base64 (for SavedModel.state). */
+export function f32ToB64(a: Float32Array): string {
+  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('base64');
+}
+
+/** Decodes base64 into a fresh (aligned) Float32Array. */
+export function b64ToF32(s: string): Float32Array {
+  const b = Buffer.from(s, 'base64');
+  const out = new Float32Array(b.byteLength / 4);
+  new Uint8Array(out.buffer).set(b);
+  return out;
+}
+
+/** Argmax of each row. */
+export function argmaxRows(m: Matrix): Int32Array {
+  const out = new Int32Array(m.rows);
+  for (let i = 0; i < m.rows; i++) {
+    let best = 0;
+    let bv = -Infinity;
+    const o = i * m.cols;
+    for (let j = 0; j < m.cols; j++) {
+      const v = m.data[o + j]!;
+      if (v > bv) {
+        bv = v;
+        best = j;
+      }
+    }
+    out[i] = best;
+  }
+  return out;
+}

@@ -1,0 +1,101 @@
+import Database from 'better-sqlite3';
+import fs from 'node:fs';
+import path from 'node:path';
+import { LabError } from '../errors';
+import { migrations } from './migrations';
+
+export type Db = Database.Database;
+
+/** Opens (creating if needed) the database: WAL, foreign keys, integrity check, migrations. */
+export function openDatabase(file: string, opts: { readonly?: boolean; skipIntegrityCheck?: boolean } = {}): Db {
+  if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  let db: Db;
+  try {
+    db = new Database(file, { readonly: opts.readonly ?? false, ...nativeBindingOption() });
+  } catch (err) {
+    throw new LabError('db_corrupt', `Cannot open the database ${file}: ${(err as Error).message}`);
+  }
+  try {
+    db.pragma('busy_timeout = 10000');
+    if (!opts.readonly) db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    db.pragma('foreign_keys = ON');
+    if (!opts.skipIntegrityCheck) {
+      const rows = db.pragma('integrity_check') as { integrity_check: string }[];
+      const result = rows.map((r) => r.integrity_check).join('; ');
+      if (result !== 'ok') {
+        throw new LabError(
+          'db_corrupt',
+          `The database ${file} failed its integrity check (${result.slice(0, 300)}). ` +
+            'Restore it from a backup, or start with a new file (--db PATH or DINOLAB_DB).',
+        );
+      }
+    }
+    if (!opts.readonly) migrate(db);
+  } catch (err) {
+    db.close();
+    if (err instanceof LabError) throw err;
+    const msg = (err as Error).message;
+    if (/not a database|malformed|file is encrypted/i.test(msg)) {
+      throw new LabError(
+        'db_corrupt',
+        `${file} is not a usable DINO Lab database (${msg}). Point --db / DINOLAB_DB at another file, or move this one away.`,
+      );
+    }
+    throw err;
+  }
+  return db;
+}
+
+/**
+ * Under Electron, better-sqlite3 must be the copy that setup built for Electron's ABI
+ * (build/electron-native); Node (web host, CLI, tests) uses the regular one.
+ */
+function nativeBindingOption(): { nativeBinding?: string } {
+  if (!process.versions.electron) return {};
+  const candidates = [
+    process.env.DINOLAB_SQLITE_BINDING,
+    path.join(process.cwd(), 'build/electron-native/better-sqlite3/build/Release/better_sqlite3.node'),
+    path.join(process.env.DINOLAB_APP_ROOT ?? '', 'build/electron-native/better-sqlite3/build/Release/better_sqlite3.node'),
+  ];
+  const found = candidates.find((c) => c && fs.existsSync(c));
+  return found ? { nativeBinding: found } : {};
+}
+
+/** Applies the migrations newer than `PRAGMA user_version`, each in its own transaction. */
+export function migrate(db: Db): number {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  const latest = migrations[migrations.length - 1]!.version;
+  if (current > latest) {
+    throw new LabError(
+      'db_corrupt',
+      `This database was written by a newer DINO Lab (schema ${current}, this build knows ${latest}). Update DINO Lab.`,
+    );
+  }
+  for (const m of migrations) {
+    if (m.version <= current) continue;
+    db.transaction(() => {
+      db.exec(m.sql);
+      db.pragma(`user_version = ${m.version}`);
+    })();
+  }
+  return db.pragma('user_version', { simple: true }) as number;
+}
+
+/** Reads a float32 BLOB without copying (the Buffer's bytes are viewed as float32). */
+export function blobToF32(buf: Buffer, dim?: number): Float32Array {
+  const n = dim ?? buf.byteLength / 4;
+  if (buf.byteOffset % 4 === 0) return new Float32Array(buf.buffer, buf.byteOffset, n);
+  const out = new Float32Array(n);
+  new Uint8Array(out.buffer).set(buf.subarray(0, n * 4));
+  return out;
+}
+
+/** A float32 array as a BLOB (no copy). */
+export function f32ToBlob(a: Float32Array): Buffer {
+  return Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+}
+
+export function nowIso(): string {
+  return new Date().toISOString();
+}

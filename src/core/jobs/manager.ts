@@ -1,0 +1,303 @@
+/**
+ * The host side of jobs: persists each job in `jobs`, runs queued jobs one at a time in a child process
+ * (onnxruntime's run() and training block their event loop, so they never run in the host), turns the
+ * child's messages into events, and cancels (politely, then SIGKILL after a grace period).
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Job, LabEvent } from '../../shared/contract';
+import { nowIso, type Db } from '../db/database';
+import { LabError } from '../errors';
+import type { FromJob, ToJob } from './protocol';
+import type { JobKind } from './types';
+
+interface JobRow {
+  id: string;
+  kind: JobKind;
+  params: string;
+  status: Job['status'];
+  phase: string;
+  done: number;
+  total: number;
+  error: string | null;
+  result: string | null;
+  pid: number | null;
+  created_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+}
+
+/** Host-side hooks of a job kind: a label for people, and cleanup when its process dies. */
+export interface JobKindHooks {
+  label?(params: unknown): string;
+  /** Called in the host when the job process died or was killed: leave the data resumable. */
+  onInterrupted?(db: Db, job: Job, params: unknown, reason: string): void;
+  /** Jobs with the same key never run at once; a second one is refused with this message. */
+  exclusiveKey?(params: unknown): string | null;
+}
+
+interface Running {
+  child: ChildProcess;
+  killTimer?: NodeJS.Timeout;
+  cancelRequested: boolean;
+  phaseStart: { phase: string; t: number; done: number };
+  settled: boolean;
+}
+
+export interface JobManagerOptions {
+  db: Db;
+  dbPath: string;
+  dataDir: string;
+  emit: (ev: LabEvent) => void;
+  hooks?: Partial<Record<JobKind, JobKindHooks>>;
+  /** Seconds between a cancel and the SIGKILL of a job process that does not stop. */
+  cancelGraceMs?: number;
+  concurrency?: number;
+}
+
+/** Finds the job-process entry: the .ts source under tsx (tests, dev), else the bundled runner.js. */
+export function resolveRunner(): { file: string; execArgv: string[] } {
+  const here = fileURLToPath(import.meta.url);
+  if (here.endsWith('.ts')) return { file: path.join(path.dirname(here), 'runner.ts'), execArgv: ['--import', 'tsx'] };
+  let dir = path.dirname(here);
+  for (let i = 0; i < 4; i++) {
+    const candidate = path.join(dir, 'runner.js');
+    if (fs.existsSync(candidate)) return { file: candidate, execArgv: [] };
+    dir = path.dirname(dir);
+  }
+  throw new Error(`runner.js not found near ${here}: run npm run build`);
+}
+
+function toJob(r: JobRow): Job {
+  let params: unknown = {};
+  try {
+    params = JSON.parse(r.params);
+  } catch {
+    /* keep {} */
+  }
+  return {
+    id: r.id,
+    kind: r.kind,
+    label: labelOf(r.kind, params),
+    status: r.status,
+    phase: r.phase,
+    done: r.done,
+    total: r.total,
+    error: r.error,
+    result: r.result ? (JSON.parse(r.result) as unknown) : null,
+    createdAt: r.created_at,
+    startedAt: r.started_at,
+    finishedAt: r.finished_at,
+  };
+}
+
+let labelHooks: Partial<Record<JobKind, JobKindHooks>> = {};
+function labelOf(kind: JobKind, params: unknown): string {
+  return labelHooks[kind]?.label?.(params) ?? kind;
+}
+
+export class JobManager {
+  private readonly running = new Map<string, Running>();
+  private readonly queue: string[] = [];
+  private closed = false;
+
+  constructor(private readonly opts: JobManagerOptions) {
+    labelHooks = opts.hooks ?? {};
+  }
+
+  /** Marks jobs left queued/running by a previous host as interrupted, and lets each kind clean up. */
+  recover(): number {
+    const rows = this.opts.db.prepare(`SELECT * FROM jobs WHERE status IN ('queued','running')`).all() as JobRow[];
+    // A job process whose host died exits on its own ('disconnect'); its pid may since belong to
+    // another program, so it is never signalled from here.
+    for (const r of rows) this.interrupt(r, 'DINO Lab stopped while this job ran; start it again to resume.');
+    return rows.length;
+  }
+
+  start(kind: JobKind, params: unknown): Job {
+    if (this.closed) throw new LabError('busy', 'The engine is shutting down.');
+    const key = this.opts.hooks?.[kind]?.exclusiveKey?.(params) ?? null;
+    if (key) {
+      const active = this.opts.db
+        .prepare(`SELECT * FROM jobs WHERE status IN ('queued','running') AND kind = ?`)
+        .all(kind) as JobRow[];
+      for (const a of active) {
+        if (this.opts.hooks?.[kind]?.exclusiveKey?.(JSON.parse(a.params)) === key) {
+          throw new LabError('busy', `Another job (${a.id.slice(0, 8)}) is already working on this; wait for it or cancel it.`);
+        }
+      }
+    }
+    const id = crypto.randomUUID();
+    this.opts.db
+      .prepare(`INSERT INTO jobs (id, kind, params, status, created_at) VALUES (?, ?, ?, 'queued', ?)`)
+      .run(id, kind, JSON.stringify(params ?? {}), nowIso());
+    this.queue.push(id);
+    this.pump();
+    return this.get(id);
+  }
+
+  list(limit = 100): Job[] {
+    return (this.opts.db.prepare(`SELECT * FROM jobs ORDER BY created_at DESC, rowid DESC LIMIT ?`).all(limit) as JobRow[]).map(toJob);
+  }
+
+  get(id: string): Job {
+    const r = this.opts.db.prepare(`SELECT * FROM jobs WHERE id = ?`).get(id) as JobRow | undefined;
+    if (!r) throw new LabError('not_found', `No job ${id}.`);
+    return toJob(r);
+  }
+
+  /** Resolves when the job reaches a final status. */
+  wait(id: string, pollMs = 100): Promise<Job> {
+    return new Promise((resolve) => {
+      const tick = (): void => {
+        const j = this.get(id);
+        if (!['queued', 'running'].includes(j.status)) resolve(j);
+        else setTimeout(tick, pollMs);
+      };
+      tick();
+    });
+  }
+
+  cancel(id: string): Job {
+    const job = this.get(id);
+    if (job.status === 'queued') {
+      const i = this.queue.indexOf(id);
+      if (i >= 0) this.queue.splice(i, 1);
+      this.finish(id, 'cancelled', null, 'Cancelled before it started.');
+      return this.get(id);
+    }
+    const run = this.running.get(id);
+    if (job.status !== 'running' || !run) return job;
+    run.cancelRequested = true;
+    this.send(run.child, { type: 'cancel' });
+    run.killTimer = setTimeout(() => {
+      if (!run.settled) run.child.kill('SIGKILL');
+    }, this.opts.cancelGraceMs ?? 5000);
+    return this.get(id);
+  }
+
+  /** The pid of a running job's process (tests kill it). */
+  pidOf(id: string): number | null {
+    return this.running.get(id)?.child.pid ?? null;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const id of this.queue.splice(0)) this.finish(id, 'cancelled', null, 'DINO Lab closed before it started.');
+    const waits: Promise<void>[] = [];
+    for (const [, run] of this.running) {
+      waits.push(new Promise((r) => run.child.once('exit', () => r())));
+      this.send(run.child, { type: 'cancel' });
+      setTimeout(() => run.child.kill('SIGKILL'), 3000).unref();
+    }
+    await Promise.all(waits);
+  }
+
+  private pump(): void {
+    const max = this.opts.concurrency ?? 1;
+    while (!this.closed && this.running.size < max && this.queue.length) {
+      const id = this.queue.shift()!;
+      this.launch(id);
+    }
+  }
+
+  private launch(id: string): void {
+    const row = this.opts.db.prepare(`SELECT * FROM jobs WHERE id = ?`).get(id) as JobRow;
+    const { file, execArgv } = resolveRunner();
+    const env: NodeJS.ProcessEnv = { ...process.env };
+    if (process.versions.electron) env.ELECTRON_RUN_AS_NODE = '1';
+    const child = fork(file, [], { execArgv, env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced' });
+    const run: Running = { child, cancelRequested: false, phaseStart: { phase: '', t: Date.now(), done: 0 }, settled: false };
+    this.running.set(id, run);
+    this.opts.db
+      .prepare(`UPDATE jobs SET status = 'running', started_at = ?, pid = ? WHERE id = ?`)
+      .run(nowIso(), child.pid ?? null, id);
+    this.opts.emit({ name: 'job.started', payload: { jobId: id, kind: row.kind } });
+
+    child.on('message', (m: FromJob) => this.onMessage(id, row.kind, run, m));
+    child.on('error', (err) => {
+      if (run.settled) return;
+      run.settled = true;
+      this.finish(id, 'failed', null, `The job process could not start: ${err.message}`);
+    });
+    child.on('exit', (code, signal) => {
+      if (run.killTimer) clearTimeout(run.killTimer);
+      this.running.delete(id);
+      if (!run.settled) {
+        run.settled = true;
+        if (run.cancelRequested) {
+          this.cleanupInterrupted(id, 'Cancelled (the job process was stopped).');
+          this.finish(id, 'cancelled', null, 'Cancelled.');
+        } else {
+          const reason = `The job process ended unexpectedly (${signal ? `signal ${signal}` : `exit code ${code}`}); start it again to resume.`;
+          const r = this.opts.db.prepare(`SELECT * FROM jobs WHERE id = ?`).get(id) as JobRow;
+          this.interrupt(r, reason);
+        }
+      }
+      this.pump();
+    });
+    const params = JSON.parse(row.params) as unknown;
+    this.send(child, { type: 'run', jobId: id, kind: row.kind, params, dbPath: this.opts.dbPath, dataDir: this.opts.dataDir });
+  }
+
+  private onMessage(id: string, kind: JobKind, run: Running, m: FromJob): void {
+    if (run.settled) return;
+    switch (m.type) {
+      case 'progress': {
+        const now = Date.now();
+        if (run.phaseStart.phase !== m.phase) run.phaseStart = { phase: m.phase, t: now, done: m.done };
+        const dt = (now - run.phaseStart.t) / 1000;
+        const rate = m.ratePerSec ?? (dt > 0.2 ? (m.done - run.phaseStart.done) / dt : null);
+        const eta = m.etaSec ?? (rate && rate > 0 ? (m.total - m.done) / rate : null);
+        this.opts.db.prepare(`UPDATE jobs SET phase = ?, done = ?, total = ? WHERE id = ?`).run(m.phase, m.done, m.total, id);
+        this.opts.emit({ name: 'job.progress', payload: { jobId: id, kind, phase: m.phase, done: m.done, total: m.total, ratePerSec: rate, etaSec: eta } });
+        break;
+      }
+      case 'epoch':
+        this.opts.emit({ name: 'training.epoch', payload: { runId: m.runId, epoch: m.epoch, logs: m.logs } });
+        break;
+      case 'done':
+        run.settled = true;
+        this.finish(id, 'done', m.result, null);
+        break;
+      case 'failed':
+        run.settled = true;
+        this.finish(id, 'failed', null, m.message);
+        break;
+      case 'cancelled':
+        run.settled = true;
+        this.finish(id, 'cancelled', null, 'Cancelled.');
+        break;
+    }
+  }
+
+  private interrupt(r: JobRow, reason: string): void {
+    this.cleanupInterrupted(r.id, reason);
+    this.finish(r.id, 'interrupted', null, reason);
+  }
+
+  private cleanupInterrupted(id: string, reason: string): void {
+    const r = this.opts.db.prepare(`SELECT * FROM jobs WHERE id = ?`).get(id) as JobRow;
+    try {
+      this.opts.hooks?.[r.kind]?.onInterrupted?.(this.opts.db, toJob(r), JSON.parse(r.params), reason);
+    } catch {
+      /* cleanup is best effort: the job row still records what happened */
+    }
+  }
+
+  private finish(id: string, status: Job['status'], result: unknown, error: string | null): void {
+    this.opts.db
+      .prepare(`UPDATE jobs SET status = ?, result = ?, error = ?, finished_at = ?, pid = NULL WHERE id = ?`)
+      .run(status, result === null || result === undefined ? null : JSON.stringify(result), error, nowIso(), id);
+    const job = this.get(id);
+    if (status === 'done') this.opts.emit({ name: 'job.finished', payload: { jobId: id, kind: job.kind, result: job.result } });
+    else this.opts.emit({ name: 'job.failed', payload: { jobId: id, kind: job.kind, status, error: error ?? status } });
+  }
+
+  private send(child: ChildProcess, msg: ToJob): void {
+    if (child.connected) child.send(msg);
+  }
+}

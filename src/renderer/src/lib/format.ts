@@ -1,0 +1,31 @@
+/** Number formats used everywhere in the UI: percentages with one decimal, times with units. */
+export function pct(x: number | null | undefined): string {
+  return x === null || x === undefined || Number.isNaN(x) ? '–' : `${(x * 100).toFixed(1)} %`;
+}
+
+export function duration(sec: number | null | undefined): string {
+  if (sec === null || sec === undefined || !Number.isFinite(sec)) return '–';
+  if (sec < 1) return `${Math.round(sec * 1000)} ms`;
+  if (sec < 60) return `${sec.toFixed(1)} s`;
+  const m = Math.floor(sec / 60);
+  const s = Math.round(sec % 60);
+  if (m < 60) return `${m} min ${s} s`;
+  return `${Math.floor(m / 60)} h ${m % 60} min`;
+}
+
+export function rate(x: number | null | undefined, unit = '/s'): string {
+  if (x === null || x === undefined || !Number.isFinite(x)) return '–';
+  return `${x >= 100 ? Math.round(x).toLocaleString('en-US') : x.toFixed(1)} ${unit}`;
+}
+
+export function bytes(n: number | null | undefined): string {
+  if (n === null || n === undefined) return '–';
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 ** 2) return `${(n / 1024).toFixed(1)} KB`;
+  if (n < 1024 ** 3) return `${(n / 1024 ** 2).toFixed(1)} MB`;
+  return `${(n / 1024 ** 3).toFixed(2)} GB`;
+}
+
+export function int(n: number | null | undefined): string {
+  return n === null || n === undefined ? '–' : n.toLocaleString('en-US');
+}
