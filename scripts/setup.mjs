@@ -47,7 +47,7 @@ if (electron.ok && fs.existsSync(path.join(electronDir, 'path.txt'))) {
   electronBinary = true;
   console.log('Electron binary installed: npm start opens the desktop window.');
 } else {
-  const why = (electron.out.match(/(getaddrinfo [A-Z_]+ [^\s]+|ECONNREFUSED[^\n]*|HTTPError[^\n]*|ETIMEDOUT[^\n]*)/) ?? ['download failed'])[0];
+  const why = (electron.out.match(/(getaddrinfo [A-Z_]+ [^\s]+|ECONNREFUSED[^\n]*|HTTPError[^\n]*|ETIMEDOUT[^\n]*|fetch failed)/) ?? ['download failed'])[0];
   notes.push(`Electron's binary could not be downloaded (${why}); npm start will serve the same UI in your browser instead.`);
   console.log(notes.at(-1));
 }

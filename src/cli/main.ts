@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import type { Job } from '../shared/contract';
 import { LabError, toLabError } from '../core/errors';
 import { Lab } from '../core/lab';
+import { domainCommands } from './commands';
 import { pairs, table } from './format';
 
 export interface CliIO {
@@ -13,7 +14,7 @@ export interface CliIO {
   err: (s: string) => void;
 }
 
-interface Ctx {
+export interface Ctx {
   args: string[];
   flags: Record<string, string | boolean | string[] | undefined>;
   json: boolean;
@@ -21,7 +22,7 @@ interface Ctx {
   lab: (host?: 'cli' | 'web') => Lab;
 }
 
-type Command = { usage: string; doc: string; run: (c: Ctx) => Promise<number> };
+export type Command = { usage: string; doc: string; run: (c: Ctx) => Promise<number> };
 
 const options = {
   db: { type: 'string' },
@@ -30,6 +31,25 @@ const options = {
   host: { type: 'string' },
   name: { type: 'string' },
   steps: { type: 'string' },
+  coarse: { type: 'boolean' },
+  'test-fraction': { type: 'string' },
+  seed: { type: 'string' },
+  'bad-images': { type: 'string' },
+  train: { type: 'string' },
+  test: { type: 'string' },
+  fp16: { type: 'boolean' },
+  dataset: { type: 'string' },
+  backbone: { type: 'string', multiple: true },
+  preset: { type: 'string' },
+  ep: { type: 'string' },
+  batch: { type: 'string' },
+  set: { type: 'string' },
+  out: { type: 'string' },
+  model: { type: 'string' },
+  param: { type: 'string', multiple: true },
+  run: { type: 'string' },
+  models: { type: 'string' },
+  demo: { type: 'boolean' },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
@@ -56,7 +76,7 @@ export async function followJob(lab: Lab, job: Job, io: CliIO, quiet: boolean): 
   }
 }
 
-function jobExit(job: Job, c: Ctx): number {
+export function jobExit(job: Job, c: Ctx): number {
   if (job.status === 'done') return 0;
   c.io.err(`${job.label}: ${job.status}${job.error ? `: ${job.error}` : ''}`);
   return job.status === 'cancelled' ? 130 : 1;
@@ -122,6 +142,8 @@ export const commands: Record<string, Command> = {
     },
   },
 };
+
+Object.assign(commands, domainCommands);
 
 function help(io: CliIO): void {
   io.out('dinolab — DINO Lab on the command line. Every command takes --db PATH (or DINOLAB_DB) and --json.\n');

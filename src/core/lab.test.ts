@@ -6,7 +6,7 @@ import { tempDir } from '../../tests/helpers';
 import { migrations } from './db/migrations';
 import { Lab } from './lab';
 
-let cleanups: (() => void)[] = [];
+const cleanups: (() => void)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0)) c();
 });

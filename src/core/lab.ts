@@ -3,7 +3,9 @@
  * and one job manager. Hosts (Electron, web, CLI) only move calls and events; validation happens here,
  * in dispatch(), so every host gets the same checks and the same error envelope.
  */
+import crypto from 'node:crypto';
 import fs from 'node:fs';
+import path from 'node:path';
 import { z } from 'zod';
 import {
   formatZodError,
@@ -20,6 +22,19 @@ import { LabError, toLabError } from './errors';
 import { collectInfo } from './info';
 import { JobManager } from './jobs/manager';
 import { jobHooks } from './jobs/hooks';
+import { modelsDir } from './jobs/handlers';
+import { addBackboneFile, ensureBuiltinBackbones, getBackbone, listBackbones } from './backbones/registry';
+import { CATALOG } from './backbones/catalog';
+import { deleteDataset, getDataset, listDatasets, listSamples, renameDataset } from './datasets/queries';
+import { createEmbeddingSet } from './embeddings/pipeline';
+import { deleteSet, getSet, listSets } from './embeddings/queries';
+import { exportEmbeddings } from './embeddings/export';
+import { createRun } from './runs/train-run';
+import { compareRuns, exportRun, getRun, listRuns, markInterruptedRuns } from './runs/queries';
+import { misclassified } from './predict/misclassified';
+import { listProbes } from './predict/probe';
+import { getMap } from './map/umap';
+import { thumbDataUrl } from './thumbs';
 import { defaultDataDir, resolveDbPath } from './paths';
 
 export interface LabOptions {
@@ -51,6 +66,9 @@ export class Lab {
       hooks: jobHooks,
     });
     this.jobs.recover();
+    // Runs left 'running' by a host that died (their job rows are handled by recover()).
+    markInterruptedRuns(this.db);
+    ensureBuiltinBackbones(this.db, modelsDir(this.dataDir));
     this.handlers = createHandlers(this);
   }
 
@@ -99,11 +117,134 @@ export class Lab {
 }
 
 function createHandlers(lab: Lab): Handlers {
+  const db = lab.db;
+  const models = modelsDir(lab.dataDir);
+  const storeUpload = (name: string, dataBase64: string, sub: string): { path: string; bytes: number } => {
+    const safe = path.basename(name).replace(/[^\w.\-]+/g, '_').slice(-120) || 'upload';
+    const dir = path.join(lab.dataDir, sub, crypto.randomUUID());
+    fs.mkdirSync(dir, { recursive: true });
+    const bytes = Buffer.from(dataBase64, 'base64');
+    if (bytes.length === 0) throw new LabError('invalid_input', `${name} is empty.`);
+    const file = path.join(dir, safe);
+    fs.writeFileSync(file, bytes);
+    return { path: file, bytes: bytes.length };
+  };
   return {
-    info: () => collectInfo(lab.db, { dbPath: lab.dbPath, dataDir: lab.dataDir, host: lab.opts.host }),
+    info: () => collectInfo(db, { dbPath: lab.dbPath, dataDir: lab.dataDir, host: lab.opts.host }),
     'jobs.list': (i) => lab.jobs.list(i.limit),
     'jobs.get': (i) => lab.jobs.get(i.id),
     'jobs.cancel': (i) => lab.jobs.cancel(i.id),
     'selftest.start': (i) => lab.jobs.start('selftest', i),
+    'uploads.put': (i) => storeUpload(i.name, i.dataBase64, 'uploads'),
+
+    'datasets.list': () => listDatasets(db),
+    'datasets.get': (i) => getDataset(db, i.id),
+    'datasets.import': (i) => {
+      if (i.name && db.prepare('SELECT 1 FROM datasets WHERE name = ?').get(i.name)) {
+        throw new LabError('conflict', `A dataset named '${i.name}' already exists: choose another name.`);
+      }
+      if (i.source.type !== 'sample' && !fs.existsSync(i.source.path)) {
+        throw new LabError('not_found', `${i.source.path} does not exist.`);
+      }
+      return lab.jobs.start('import', i);
+    },
+    'datasets.download': (i) => lab.jobs.start('download', i),
+    'datasets.rename': (i) => {
+      renameDataset(db, i.id, i.name);
+      return getDataset(db, i.id);
+    },
+    'datasets.delete': (i) => {
+      deleteDataset(db, i.id);
+      return { deleted: i.id };
+    },
+    'samples.list': async (i) => {
+      const page = listSamples(db, i);
+      const items = [];
+      for (const it of page.items) items.push({ ...it, thumb: await thumbDataUrl(db, it.id) });
+      return { total: page.total, items };
+    },
+    'samples.thumb': async (i) => ({ thumb: await thumbDataUrl(db, i.sampleId) }),
+
+    'backbones.list': () => listBackbones(db),
+    'backbones.catalog': () => CATALOG.map((e) => ({ ...e, files: [...e.files] })),
+    'backbones.add': (i) => {
+      if (!fs.existsSync(i.file)) throw new LabError('not_found', `${i.file} does not exist.`);
+      return addBackboneFile(db, path.resolve(i.file), i.name);
+    },
+    'backbones.download': (i) => lab.jobs.start('backbone-download', i),
+    'backbones.delete': (i) => {
+      getBackbone(db, i.id);
+      db.prepare('DELETE FROM backbones WHERE id = ?').run(i.id);
+      return { deleted: i.id };
+    },
+
+    'sets.list': () => listSets(db),
+    'sets.get': (i) => getSet(db, i.id),
+    'sets.delete': (i) => {
+      getSet(db, i.id);
+      deleteSet(db, i.id);
+      return { deleted: i.id };
+    },
+    'embeddings.start': (i) => {
+      const setId = createEmbeddingSet(db, { datasetId: i.datasetId, backboneId: i.backboneId, preset: i.preset });
+      const set = getSet(db, setId);
+      return lab.jobs.start('embed', { setId, provider: i.provider, batchSize: i.batchSize, label: `${set.datasetName} with ${set.backboneName}` });
+    },
+    'embeddings.export': (i) => exportEmbeddings(db, i.setId, path.resolve(i.outDir)),
+
+    'runs.start': (i) => {
+      const runId = createRun(db, { setId: i.setId, kind: i.kind, params: i.params, seed: i.seed });
+      try {
+        const job = lab.jobs.start('train', { runId, kind: i.kind });
+        db.prepare('UPDATE runs SET job_id = ? WHERE id = ?').run(job.id, runId);
+        return job;
+      } catch (err) {
+        db.prepare('DELETE FROM runs WHERE id = ?').run(runId);
+        throw err;
+      }
+    },
+    'runs.list': (i) => listRuns(db, i.setId),
+    'runs.get': (i) => getRun(db, i.id),
+    'runs.compare': (i) => {
+      getSet(db, i.setId);
+      return compareRuns(db, i.setId);
+    },
+    'runs.delete': (i) => {
+      getRun(db, i.id);
+      db.prepare('DELETE FROM runs WHERE id = ?').run(i.id);
+      return { deleted: i.id };
+    },
+    'runs.misclassified': (i) => misclassified(db, i),
+    'runs.export': (i) => exportRun(db, i.id, path.resolve(i.outDir)),
+    'experiment.start': (i) => {
+      if (!i.demo) {
+        if (!i.datasetId) throw new LabError('invalid_input', 'datasetId: required unless demo is true.');
+        getDataset(db, i.datasetId);
+        if (!i.backboneIds.length) throw new LabError('invalid_input', 'backboneIds: choose at least one backbone.');
+        for (const b of i.backboneIds) getBackbone(db, b);
+      }
+      return lab.jobs.start('experiment', i);
+    },
+
+    'probe.start': (i) => {
+      const set = getSet(db, i.setId);
+      if (set.status !== 'done') throw new LabError('conflict', `Embedding set ${i.setId} is '${set.status}': finish embedding it first.`);
+      const images = i.images.map((im) => ({ name: im.name, file: storeUpload(im.name, im.dataBase64, 'probes').path }));
+      return lab.jobs.start('probe', { setId: i.setId, images });
+    },
+    'probes.list': async (i) => {
+      const out = [];
+      for (const p of listProbes(db, i.setId)) {
+        const neighbors = [];
+        for (const n of p.results.neighbors) neighbors.push({ ...n, thumb: await thumbDataUrl(db, n.sampleId) });
+        out.push({ id: p.id, setId: p.setId, name: p.name, thumb: p.thumb, createdAt: p.createdAt, ood: p.results.ood, neighbors, predictions: p.results.predictions, agree: p.results.agree });
+      }
+      return out;
+    },
+    'map.start': (i) => {
+      getSet(db, i.setId);
+      return lab.jobs.start('map', i);
+    },
+    'map.get': (i) => getMap(db, i.setId),
   };
 }

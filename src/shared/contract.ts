@@ -1,10 +1,26 @@
 /**
- * The Lab API contract: every call's input and output schema and every event's schema.
- * The Electron IPC handlers, the preload whitelist, the web host's routes, the CLI and the renderer's
- * client are all derived from `labApi` and `labEvents`; no channel name is written twice.
- * Imports zod only.
+ * The Lab API contract: every call's input and output schema and every event's schema, one file per
+ * domain under ./api. The Electron IPC handlers, the preload whitelist, the web host's routes, the CLI
+ * and the renderer's client are all derived from `labApi` and `labEvents`; no channel name is written
+ * twice. Imports zod only.
  */
 import { z } from 'zod';
+import { backbonesApi } from './api/backbones';
+import { jobKind, jobStatus } from './api/common';
+import { datasetsApi } from './api/datasets';
+import { embeddingsApi } from './api/embeddings';
+import { predictApi } from './api/predict';
+import { systemApi } from './api/system';
+import { trainingApi } from './api/training';
+
+export * from './api/common';
+export type { MethodDef } from './api/method';
+export { info, type Info } from './api/system';
+export * from './api/datasets';
+export * from './api/backbones';
+export * from './api/embeddings';
+export * from './api/training';
+export * from './api/predict';
 
 /** The error envelope every host returns instead of a stack trace. */
 export const errorEnvelope = z.object({
@@ -17,74 +33,13 @@ export type ErrorEnvelope = z.infer<typeof errorEnvelope>;
 /** A host's reply to one call. */
 export type CallReply<T> = { ok: true; result: T } | { ok: false; error: ErrorEnvelope };
 
-const empty = z.object({}).strict();
-export const id = z.number().int().positive();
-
-export const jobStatus = z.enum(['queued', 'running', 'done', 'failed', 'cancelled', 'interrupted']);
-export const jobKind = z.enum(['selftest', 'import', 'download', 'embed', 'train', 'experiment', 'backbone-download']);
-
-/** A job as persisted in the `jobs` table. */
-export const job = z.object({
-  id: z.string(),
-  kind: jobKind,
-  label: z.string(),
-  status: jobStatus,
-  phase: z.string(),
-  done: z.number(),
-  total: z.number(),
-  error: z.string().nullable(),
-  result: z.unknown().nullable(),
-  createdAt: z.string(),
-  startedAt: z.string().nullable(),
-  finishedAt: z.string().nullable(),
-});
-export type Job = z.infer<typeof job>;
-
-export const info = z.object({
-  appVersion: z.string(),
-  nodeVersion: z.string(),
-  electronVersion: z.string().nullable(),
-  host: z.enum(['electron', 'web', 'cli']),
-  sqliteVersion: z.string(),
-  dbPath: z.string(),
-  dataDir: z.string(),
-  executionProviders: z.array(z.string()),
-  tfBackend: z.string().nullable(),
-  gpuName: z.string().nullable(),
-  platform: z.string(),
-});
-export type Info = z.infer<typeof info>;
-
-/** A call: its input schema, its output schema and one line of doc (shown by `dinolab help`). */
-export interface MethodDef<I extends z.ZodType, O extends z.ZodType> {
-  input: I;
-  output: O;
-  doc: string;
-}
-function method<I extends z.ZodType, O extends z.ZodType>(input: I, output: O, doc: string): MethodDef<I, O> {
-  return { input, output, doc };
-}
-
 export const labApi = {
-  info: method(empty, info, 'Versions, database path, execution providers, TensorFlow.js backend, GPU.'),
-  'jobs.list': method(
-    z.object({ limit: z.number().int().min(1).max(1000).default(100) }).strict(),
-    z.array(job),
-    'Recent jobs, newest first.',
-  ),
-  'jobs.get': method(z.object({ id: z.string().min(1) }).strict(), job, 'One job.'),
-  'jobs.cancel': method(z.object({ id: z.string().min(1) }).strict(), job, 'Cancel a queued or running job.'),
-  'selftest.start': method(
-    z
-      .object({
-        steps: z.number().int().min(1).max(1000).default(10),
-        stepMs: z.number().int().min(0).max(60_000).default(300),
-        failAt: z.number().int().min(0).optional(),
-      })
-      .strict(),
-    job,
-    'Start the self-test job: reports progress `steps` times in the job process, can be cancelled.',
-  ),
+  ...systemApi,
+  ...datasetsApi,
+  ...backbonesApi,
+  ...embeddingsApi,
+  ...trainingApi,
+  ...predictApi,
 } as const;
 
 export type LabApi = typeof labApi;
@@ -125,7 +80,5 @@ export const httpRoute = (name: MethodName): string => `/api/${name}`;
 
 /** Formats a zod error as one readable line: `field: problem; field: problem`. */
 export function formatZodError(err: z.ZodError): string {
-  return err.issues
-    .map((i) => `${i.path.length ? i.path.join('.') : 'input'}: ${i.message}`)
-    .join('; ');
+  return err.issues.map((i) => `${i.path.length ? i.path.join('.') : 'input'}: ${i.message}`).join('; ');
 }

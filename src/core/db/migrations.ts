@@ -157,4 +157,17 @@ CREATE TABLE probes (
 );
 `,
   },
+  {
+    version: 2,
+    name: 'embedding maps',
+    sql: `
+CREATE TABLE maps (
+  set_id INTEGER PRIMARY KEY REFERENCES embedding_sets(id) ON DELETE CASCADE,
+  n INTEGER NOT NULL,
+  seed INTEGER NOT NULL,
+  points TEXT NOT NULL,
+  created_at TEXT NOT NULL
+);
+`,
+  },
 ];

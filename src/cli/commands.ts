@@ -1,0 +1,265 @@
+/** The domain commands of `dinolab`: datasets, backbones, embeddings, training, comparison. */
+import type { Job } from '../shared/contract';
+import { CLASSIFIER_KINDS, type ClassifierKind } from '../shared/classifier-params';
+import { LabError } from '../core/errors';
+import type { Lab } from '../core/lab';
+import { fmt, table } from './format';
+import type { Command, Ctx } from './main';
+import { followJob, jobExit } from './main';
+
+function flag(c: Ctx, name: string): string | undefined {
+  const v = c.flags[name];
+  if (v === undefined || typeof v === 'boolean') return undefined;
+  return Array.isArray(v) ? v[v.length - 1] : v;
+}
+
+function intFlag(c: Ctx, name: string, def?: number): number | undefined {
+  const v = flag(c, name);
+  if (v === undefined) return def;
+  const n = Number(v);
+  if (!Number.isFinite(n)) throw new LabError('invalid_input', `--${name} must be a number, got "${v}".`);
+  return n;
+}
+
+/** Resolves a dataset/backbone given by id or by name. */
+async function resolveId(lab: Lab, what: 'dataset' | 'backbone', ref: string | undefined): Promise<number> {
+  if (!ref) throw new LabError('invalid_input', `--${what} is required (an id or a name).`);
+  const list = what === 'dataset' ? await lab.call('datasets.list', {}) : await lab.call('backbones.list', {});
+  const hit = list.find((x) => String(x.id) === ref || x.name === ref);
+  if (!hit) throw new LabError('not_found', `No ${what} "${ref}". Known: ${list.map((x) => `${x.id} ${x.name}`).join(', ') || 'none'}.`);
+  return hit.id;
+}
+
+async function runJob(c: Ctx, lab: Lab, job: Job): Promise<Job> {
+  const end = await followJob(lab, job, c.io, c.json);
+  return end;
+}
+
+function parseParam(raw: string): [string, unknown] {
+  const i = raw.indexOf('=');
+  if (i <= 0) throw new LabError('invalid_input', `--param takes key=value, got "${raw}".`);
+  const key = raw.slice(0, i);
+  const text = raw.slice(i + 1);
+  let value: unknown = text;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    /* a bare string such as gamma=scale */
+  }
+  return [key, value];
+}
+
+const METRIC_COLS = ['accuracy', 'precision_weighted', 'recall_weighted', 'f1_weighted', 'precision_macro', 'recall_macro', 'f1_macro'];
+
+export const domainCommands: Record<string, Command> = {
+  import: {
+    usage: 'dinolab import cifar <archive-or-folder> [--name N] [--coarse] | import folder <dir> [--name N] [--test-fraction 0.2] [--seed 0] [--bad-images skip|error] | import sample shapes10 [--train N] [--test N]',
+    doc: 'Import a dataset (one transaction: a failure leaves nothing behind).',
+    async run(c) {
+      const [type, arg] = c.args;
+      const lab = c.lab();
+      const name = flag(c, 'name');
+      let job: Job;
+      if (type === 'cifar' && arg) job = await lab.call('datasets.import', { source: { type: 'cifar', path: arg, coarse: c.flags.coarse === true }, name });
+      else if (type === 'folder' && arg) {
+        const bad = flag(c, 'bad-images');
+        if (bad && bad !== 'skip' && bad !== 'error') throw new LabError('invalid_input', '--bad-images must be skip or error.');
+        job = await lab.call('datasets.import', {
+          source: { type: 'folder', path: arg, testFraction: intFlag(c, 'test-fraction'), seed: intFlag(c, 'seed'), badImages: bad as 'skip' | 'error' | undefined },
+          name,
+        });
+      } else if (type === 'sample' && arg === 'shapes10') {
+        job = await lab.call('datasets.import', { source: { type: 'sample', name: 'shapes10', train: intFlag(c, 'train'), test: intFlag(c, 'test') }, name });
+      } else throw new LabError('invalid_input', `Usage: ${domainCommands.import!.usage}`);
+      const end = await runJob(c, lab, job);
+      if (end.status === 'done') c.io.out(c.json ? JSON.stringify(end.result) : `Imported: ${fmt(end.result)}`);
+      return jobExit(end, c);
+    },
+  },
+  download: {
+    usage: 'dinolab download cifar10|cifar100 [--name N] [--coarse]',
+    doc: 'Download CIFAR from the official site (md5-checked, resumable) and import it.',
+    async run(c) {
+      const which = c.args[0];
+      if (which !== 'cifar10' && which !== 'cifar100') throw new LabError('invalid_input', 'Usage: dinolab download cifar10|cifar100');
+      const lab = c.lab();
+      const end = await runJob(c, lab, await lab.call('datasets.download', { which, coarse: c.flags.coarse === true, name: flag(c, 'name') }));
+      if (end.status === 'done') c.io.out(c.json ? JSON.stringify(end.result) : `Imported: ${fmt(end.result)}`);
+      return jobExit(end, c);
+    },
+  },
+  datasets: {
+    usage: 'dinolab datasets [--json] | datasets rm <id> | datasets rename <id> <name>',
+    doc: 'List datasets (counts per split and class, class names, fingerprint); delete or rename one.',
+    async run(c) {
+      const lab = c.lab();
+      if (c.args[0] === 'rm') {
+        const r = await lab.call('datasets.delete', { id: Number(c.args[1]) });
+        c.io.out(c.json ? JSON.stringify(r) : `Deleted dataset ${r.deleted}.`);
+        return 0;
+      }
+      if (c.args[0] === 'rename') {
+        const r = await lab.call('datasets.rename', { id: Number(c.args[1]), name: c.args.slice(2).join(' ') });
+        c.io.out(c.json ? JSON.stringify(r) : `Renamed to ${r.name}.`);
+        return 0;
+      }
+      const list = await lab.call('datasets.list', {});
+      if (c.json) c.io.out(JSON.stringify(list, null, 2));
+      else
+        c.io.out(
+          table(
+            list.map((d) => ({ id: d.id, name: d.name, kind: d.kind, train: d.counts.train, test: d.counts.test, classes: d.classes.length, per_class_train: d.perClass.train.join('/'), fingerprint: d.fingerprint?.slice(0, 16) ?? '-' })),
+          ),
+        );
+      return 0;
+    },
+  },
+  backbones: {
+    usage: 'dinolab backbones [--json] | backbones add <file.onnx> [--name N] | backbones download dinov2-small [--fp16] | backbones rm <id>',
+    doc: 'List, add (validated), download (Hugging Face) or remove backbones.',
+    async run(c) {
+      const lab = c.lab();
+      const sub = c.args[0];
+      if (sub === 'add') {
+        if (!c.args[1]) throw new LabError('invalid_input', 'Usage: dinolab backbones add <file.onnx> [--name N]');
+        const b = await lab.call('backbones.add', { file: c.args[1], name: flag(c, 'name') });
+        c.io.out(c.json ? JSON.stringify(b) : `Added backbone ${b.id} ${b.name}: ${b.dim} dims, ${b.precision}, output ${b.outputName} (${b.outputKind}).`);
+        return 0;
+      }
+      if (sub === 'download') {
+        const model = c.args[1] as 'dinov2-small';
+        const end = await runJob(c, lab, await lab.call('backbones.download', { model, precision: c.flags.fp16 === true ? 'float16' : 'float32' }));
+        if (end.status === 'done') c.io.out(c.json ? JSON.stringify(end.result) : `Backbone ready: ${fmt(end.result)}`);
+        return jobExit(end, c);
+      }
+      if (sub === 'rm') {
+        const r = await lab.call('backbones.delete', { id: Number(c.args[1]) });
+        c.io.out(c.json ? JSON.stringify(r) : `Deleted backbone ${r.deleted}.`);
+        return 0;
+      }
+      const list = await lab.call('backbones.list', {});
+      c.io.out(c.json ? JSON.stringify(list, null, 2) : table(list.map((b) => ({ id: b.id, name: b.name, kind: b.kind, dim: b.dim, precision: b.precision, mb: b.sizeBytes ? (b.sizeBytes / 2 ** 20).toFixed(1) : '-', sha256: b.sha256?.slice(0, 12) ?? '-' }))));
+      return 0;
+    },
+  },
+  embed: {
+    usage: 'dinolab embed --dataset D --backbone B [--preset dinov2-eval|resize-224] [--ep auto|cpu|webgpu|cuda] [--batch N] [--json]',
+    doc: 'Embed a dataset (resumes an interrupted set); prints the set id.',
+    async run(c) {
+      const lab = c.lab();
+      const datasetId = await resolveId(lab, 'dataset', flag(c, 'dataset'));
+      const backboneId = await resolveId(lab, 'backbone', flag(c, 'backbone'));
+      const preset = (flag(c, 'preset') ?? 'dinov2-eval') as 'dinov2-eval';
+      const provider = (flag(c, 'ep') ?? 'auto') as 'auto';
+      const end = await runJob(c, lab, await lab.call('embeddings.start', { datasetId, backboneId, preset, provider, batchSize: intFlag(c, 'batch') }));
+      const r = end.result as { setId?: number; provider?: string; batchSize?: number; imagesPerSec?: number; notices?: string[] } | null;
+      if (end.status === 'done' && r) {
+        c.io.out(c.json ? JSON.stringify(r) : `Embedding set ${r.setId}: provider ${r.provider}, batch ${r.batchSize}, ${r.imagesPerSec?.toFixed(1)} images/s${r.notices?.length ? `\n${r.notices.join('\n')}` : ''}`);
+      }
+      return jobExit(end, c);
+    },
+  },
+  sets: {
+    usage: 'dinolab sets [--json] | sets rm <id>',
+    doc: 'List embedding sets (provider, batch size, throughput, progress).',
+    async run(c) {
+      const lab = c.lab();
+      if (c.args[0] === 'rm') {
+        const r = await lab.call('sets.delete', { id: Number(c.args[1]) });
+        c.io.out(c.json ? JSON.stringify(r) : `Deleted set ${r.deleted}.`);
+        return 0;
+      }
+      const list = await lab.call('sets.list', {});
+      c.io.out(c.json ? JSON.stringify(list, null, 2) : table(list.map((s) => ({ id: s.id, dataset: s.datasetName, backbone: s.backboneName, preset: s.preset, status: s.status, vectors: `${s.done}/${s.total}`, provider: s.provider, batch: s.batchSize, 'img/s': s.imagesPerSec, seconds: s.seconds }))));
+      return 0;
+    },
+  },
+  'export-embeddings': {
+    usage: 'dinolab export-embeddings --set S --out DIR',
+    doc: 'Write embeddings.npy, labels.npy and samples.csv.',
+    async run(c) {
+      const r = await c.lab().call('embeddings.export', { setId: intFlag(c, 'set') ?? 0, outDir: flag(c, 'out') ?? '' });
+      c.io.out(c.json ? JSON.stringify(r) : `Wrote ${r.rows} x ${r.dim} to ${Object.values(r.files).join(', ')}`);
+      return 0;
+    },
+  },
+  train: {
+    usage: 'dinolab train --set S --model mlp|keras|svc|logreg|knn [--param key=value ...] [--seed N] [--json]',
+    doc: 'Train a classifier on an embedding set; prints the run id and its metrics.',
+    async run(c) {
+      const lab = c.lab();
+      const kind = flag(c, 'model') as ClassifierKind | undefined;
+      if (!kind || !CLASSIFIER_KINDS.includes(kind)) throw new LabError('invalid_input', `--model must be one of ${CLASSIFIER_KINDS.join(', ')}.`);
+      const raw = c.flags.param;
+      const list = raw === undefined ? [] : Array.isArray(raw) ? raw : [String(raw)];
+      const params = Object.fromEntries(list.map(parseParam));
+      const end = await runJob(c, lab, await lab.call('runs.start', { setId: intFlag(c, 'set') ?? 0, kind, params, seed: intFlag(c, 'seed', 0) }));
+      if (end.status === 'done') {
+        const r = end.result as { runId: number; train: Record<string, number>; test: Record<string, number> | null; fitSeconds: number; backend: string };
+        if (c.json) c.io.out(JSON.stringify(r));
+        else {
+          c.io.out(`Run ${r.runId} (${kind}, backend ${r.backend}, fit ${r.fitSeconds.toFixed(2)} s)`);
+          c.io.out(table(['train', 'test'].map((split) => ({ split, ...Object.fromEntries(METRIC_COLS.map((k) => [k, (split === 'train' ? r.train : r.test)?.[k] ?? null])) }))));
+        }
+      }
+      return jobExit(end, c);
+    },
+  },
+  runs: {
+    usage: 'dinolab runs [--set S] [--json]',
+    doc: 'List runs.',
+    async run(c) {
+      const list = await c.lab().call('runs.list', { setId: intFlag(c, 'set') });
+      c.io.out(c.json ? JSON.stringify(list, null, 2) : table(list.map((r) => ({ id: r.id, set: r.set_id, kind: r.kind, status: r.status, seed: r.seed, backend: r.backend, fit_s: r.fit_seconds, error: r.error }))));
+      return 0;
+    },
+  },
+  compare: {
+    usage: 'dinolab compare --set S [--json]',
+    doc: 'One row per run: train/test metrics, fit seconds, predict rows/s.',
+    async run(c) {
+      const rows = await c.lab().call('runs.compare', { setId: intFlag(c, 'set') ?? 0 });
+      if (c.json) c.io.out(JSON.stringify(rows, null, 2));
+      else c.io.out(table(rows.map((r) => ({ id: r.id, kind: r.kind, status: r.status, test_acc: r.test_accuracy, test_f1_w: r.test_f1_weighted, test_f1_m: r.test_f1_macro, train_acc: r.train_accuracy, fit_s: r.fit_seconds, 'pred_rows/s': r.predict_rows_per_sec, backend: r.backend }))));
+      return 0;
+    },
+  },
+  'export-run': {
+    usage: 'dinolab export-run --run R --out DIR',
+    doc: 'Write metrics.json and predictions.csv of a run.',
+    async run(c) {
+      const r = await c.lab().call('runs.export', { id: intFlag(c, 'run') ?? 0, outDir: flag(c, 'out') ?? '' });
+      c.io.out(c.json ? JSON.stringify(r) : `Wrote ${r.metricsFile} and ${r.predictionsFile} (${r.rows} rows).`);
+      return 0;
+    },
+  },
+  experiment: {
+    usage: 'dinolab experiment --dataset D --backbone B [--backbone B2] [--preset P] [--ep E] [--models all|mlp,svc,...] [--seed N] | dinolab experiment --demo',
+    doc: 'The whole study headless: embed (or reuse), train every kind, print the comparison.',
+    async run(c) {
+      const lab = c.lab();
+      const demo = c.flags.demo === true;
+      const models = flag(c, 'models');
+      const kinds = !models || models === 'all' ? [...CLASSIFIER_KINDS] : (models.split(',') as ClassifierKind[]);
+      const raw = c.flags.backbone;
+      const refs = raw === undefined ? [] : Array.isArray(raw) ? raw : [String(raw)];
+      const backboneIds = demo ? [] : await Promise.all(refs.map((r) => resolveId(lab, 'backbone', r)));
+      const datasetId = demo ? undefined : await resolveId(lab, 'dataset', flag(c, 'dataset'));
+      const end = await runJob(
+        c,
+        lab,
+        await lab.call('experiment.start', { demo, datasetId, backboneIds, kinds, preset: (flag(c, 'preset') ?? (demo ? 'resize-224' : 'dinov2-eval')) as 'resize-224', provider: (flag(c, 'ep') ?? 'auto') as 'auto', seed: intFlag(c, 'seed', 0) }),
+      );
+      if (end.status !== 'done') return jobExit(end, c);
+      const r = end.result as { sets: number[] };
+      const all: Record<string, string | number | null>[] = [];
+      for (const setId of r.sets) {
+        const set = await lab.call('sets.get', { id: setId });
+        for (const row of await lab.call('runs.compare', { setId })) all.push({ set: setId, backbone: set.backboneName, ...row });
+      }
+      if (c.json) c.io.out(JSON.stringify(all, null, 2));
+      else c.io.out(table(all.map((r) => ({ set: r.set, backbone: r.backbone, run: r.id, kind: r.kind, test_acc: r.test_accuracy, test_f1_m: r.test_f1_macro, train_acc: r.train_accuracy, fit_s: r.fit_seconds }))));
+      return 0;
+    },
+  },
+};

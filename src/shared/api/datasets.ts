@@ -1,0 +1,82 @@
+import { z } from 'zod';
+import { empty, id, job, method, split } from './common';
+
+export const importSource = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('cifar'), path: z.string().min(1), coarse: z.boolean().optional() }).strict(),
+  z
+    .object({
+      type: z.literal('folder'),
+      path: z.string().min(1),
+      testFraction: z.number().min(0).max(0.9).optional(),
+      seed: z.number().int().min(0).optional(),
+      badImages: z.enum(['skip', 'error']).optional(),
+    })
+    .strict(),
+  z
+    .object({
+      type: z.literal('sample'),
+      name: z.literal('shapes10'),
+      train: z.number().int().min(10).max(100_000).optional(),
+      test: z.number().int().min(10).max(100_000).optional(),
+    })
+    .strict(),
+]);
+export type ImportSourceInput = z.infer<typeof importSource>;
+
+export const datasetSummary = z.object({
+  id: z.number(),
+  name: z.string(),
+  kind: z.string(),
+  classes: z.array(z.string()),
+  counts: z.object({ train: z.number(), test: z.number() }),
+  perClass: z.object({ train: z.array(z.number()), test: z.array(z.number()) }),
+  fingerprint: z.string().nullable(),
+  source: z.string(),
+  createdAt: z.string(),
+});
+export type DatasetSummary = z.infer<typeof datasetSummary>;
+
+export const sampleItem = z.object({
+  id: z.number(),
+  idx: z.number(),
+  split,
+  label: z.number(),
+  source: z.string(),
+  width: z.number(),
+  height: z.number(),
+  /** A data: URL of the thumbnail. */
+  thumb: z.string(),
+});
+export type SampleItem = z.infer<typeof sampleItem>;
+
+const datasetName = z.string().trim().min(1).max(200);
+
+export const datasetsApi = {
+  'datasets.list': method(empty, z.array(datasetSummary), 'Datasets with counts per split and class.'),
+  'datasets.get': method(z.object({ id }).strict(), datasetSummary, 'One dataset.'),
+  'datasets.import': method(
+    z.object({ source: importSource, name: datasetName.optional() }).strict(),
+    job,
+    'Import a CIFAR archive/folder, an image folder or the built-in Shapes-10 sample (a job).',
+  ),
+  'datasets.download': method(
+    z.object({ which: z.enum(['cifar10', 'cifar100']), coarse: z.boolean().optional(), name: datasetName.optional() }).strict(),
+    job,
+    'Download CIFAR-10/100 from the official site (md5-checked, resumable), then import it (a job).',
+  ),
+  'datasets.rename': method(z.object({ id, name: datasetName }).strict(), datasetSummary, 'Rename a dataset.'),
+  'datasets.delete': method(z.object({ id }).strict(), z.object({ deleted: z.number() }), 'Delete a dataset with its embeddings and runs.'),
+  'samples.list': method(
+    z
+      .object({
+        datasetId: id,
+        split: split.optional(),
+        label: z.number().int().min(0).optional(),
+        offset: z.number().int().min(0).default(0),
+        limit: z.number().int().min(1).max(500).default(60),
+      })
+      .strict(),
+    z.object({ total: z.number(), items: z.array(sampleItem) }),
+    'A page of samples with thumbnails, filtered by split and class.',
+  ),
+} as const;
