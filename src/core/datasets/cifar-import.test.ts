@@ -267,8 +267,9 @@ describe('transactions', () => {
     const small = openDatabase(file);
     try {
       const pages = small.pragma('page_count', { simple: true }) as number;
-      // 120 CIFAR rows need ~120 pages of 4 KiB; leave room for ~40.
-      small.pragma(`max_page_count = ${pages + 40}`);
+      // 120 CIFAR rows need ~25 pages of 16 KiB (~120 of 4 KiB): leave room for a third of them.
+      const pageSize = small.pragma('page_size', { simple: true }) as number;
+      small.pragma(`max_page_count = ${pages + Math.ceil((120 * 3100) / pageSize / 3)}`);
       const count = (): number[] => ['datasets', 'samples'].map((t) => (small.prepare(`SELECT COUNT(*) AS n FROM ${t}`).get() as { n: number }).n);
       const before = count();
       const err = await importDataset(small, { type: 'cifar', path: path.join(fixtures, 'cifar-10-python.tar.gz') }).catch((e: unknown) => e);

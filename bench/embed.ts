@@ -1,0 +1,141 @@
+/**
+ * Embedding throughput: raw onnxruntime-node InferenceSession images/s per batch size, and the
+ * end-to-end job (load 32x32 pixels, preprocess, infer in the worker thread, store in SQLite) on a
+ * generated CIFAR-sized dataset, with the ratio end-to-end / raw at the same batch size and peak RSS.
+ * Env: BENCH_EP (cpu|webgpu|cuda, default cpu), BENCH_MODEL (default the fixture ViT-S/14),
+ * BENCH_QUICK=1 (fewer batch sizes and images).
+ * Standalone: node --import tsx bench/embed.ts --model X --ep webgpu [--batches 1,8,64] [--images 512]
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import ort from 'onnxruntime-node';
+import { openDatabase } from '../src/core/db/database';
+import { inspectOnnx } from '../src/core/backbones/inspect';
+import { addBackboneFile } from '../src/core/backbones/registry';
+import type { ProviderChoice } from '../src/core/embeddings/engine';
+import { createEmbeddingSet, runEmbeddingSet } from '../src/core/embeddings/pipeline';
+import { insertPixelDataset, pixelLoader } from '../src/core/embeddings/testing/fixture-db';
+
+const FIXTURE = path.resolve(import.meta.dirname, '../../shared/fixtures/models/dinov2-vits14-random.onnx');
+
+interface Config {
+  model: string;
+  ep: 'cpu' | 'webgpu' | 'cuda';
+  batches: number[];
+  images: number;
+  quick: boolean;
+}
+
+function config(argv: string[]): Config {
+  const arg = (name: string): string | undefined => {
+    const i = argv.indexOf(`--${name}`);
+    return i >= 0 ? argv[i + 1] : undefined;
+  };
+  const quick = process.env.BENCH_QUICK === '1' || argv.includes('--quick');
+  const ep = (arg('ep') ?? process.env.BENCH_EP ?? 'cpu') as Config['ep'];
+  const batches = arg('batches')?.split(',').map(Number) ?? (quick ? [1, 8] : [1, 8, 16, 32, 64]);
+  const images = Number(arg('images') ?? (quick ? 64 : ep === 'cpu' ? 256 : 2048));
+  return { model: path.resolve(arg('model') ?? process.env.BENCH_MODEL ?? FIXTURE), ep, batches, images, quick };
+}
+
+/** Raw session throughput: one warm-up run, then runs until ~3 s (at least 2) per batch size. */
+async function rawThroughput(cfg: Config, info: Awaited<ReturnType<typeof inspectOnnx>>): Promise<{ batch: number; imgPerSec: number; msPerBatch: number }[]> {
+  const session = await ort.InferenceSession.create(cfg.model, { executionProviders: [cfg.ep], graphOptimizationLevel: 'all' });
+  const out: { batch: number; imgPerSec: number; msPerBatch: number }[] = [];
+  const s = info.imageSize;
+  for (const b of cfg.batches) {
+    const n = b * 3 * s * s;
+    const data = new Float32Array(n).map((_, i) => Math.sin(i) * 2);
+    const input =
+      info.inputType === 'float16'
+        ? new ort.Tensor('float16', (await import('../src/core/embeddings/float16')).f32ToF16(data), [b, 3, s, s])
+        : new ort.Tensor('float32', data, [b, 3, s, s]);
+    const feeds = { [info.inputName]: input };
+    await session.run(feeds, [info.outputName]);
+    let runs = 0;
+    const t0 = performance.now();
+    while (runs < 2 || performance.now() - t0 < (cfg.quick ? 1000 : 3000)) {
+      await session.run(feeds, [info.outputName]);
+      runs++;
+    }
+    const ms = (performance.now() - t0) / runs;
+    out.push({ batch: b, imgPerSec: (b * 1000) / ms, msPerBatch: ms });
+  }
+  await session.release();
+  return out;
+}
+
+/** The whole job on a generated dataset of 32x32 images stored inline, as CIFAR is. */
+async function endToEnd(cfg: Config, batchSize: number | undefined): Promise<{ imgPerSec: number; seconds: number; batchSize: number; provider: string }> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dinolab-bench-embed-'));
+  try {
+    const db = openDatabase(path.join(dir, 'bench.db'));
+    const datasetId = insertPixelDataset(db, 'bench', cfg.images);
+    const b = await addBackboneFile(db, cfg.model, 'bench');
+    const setId = createEmbeddingSet(db, { datasetId, backboneId: b.id, preset: 'resize-224' });
+    const t0 = performance.now();
+    const s = await runEmbeddingSet(db, setId, { modelsDir: dir, provider: cfg.ep as ProviderChoice, batchSize, loadImage: pixelLoader(db) });
+    const seconds = (performance.now() - t0) / 1000;
+    db.close();
+    return { imgPerSec: cfg.images / seconds, seconds, batchSize: s.batchSize, provider: s.provider };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Runs the benchmark: table rows plus the raw figures as JSON. */
+export async function run(argv: string[] = []): Promise<{ rows: Record<string, string | number>[]; json: unknown }> {
+  const cfg = config(argv);
+  const info = await inspectOnnx(cfg.model);
+  const raw = await rawThroughput(cfg, info);
+  const best = raw.reduce((a, r) => (r.imgPerSec > a.imgPerSec ? r : a), raw[0]!);
+  const e2eFixed = await endToEnd(cfg, best.batch);
+  const e2eAuto = cfg.quick ? null : await endToEnd(cfg, undefined);
+  const rssMB = process.resourceUsage().maxRSS / 1024;
+  const rows: Record<string, string | number>[] = raw.map((r) => ({
+    what: `raw session (${cfg.ep})`,
+    batch: r.batch,
+    'images/s': Number(r.imgPerSec.toFixed(2)),
+    'ms/batch': Number(r.msPerBatch.toFixed(1)),
+    'vs raw': '',
+  }));
+  const ratio = e2eFixed.imgPerSec / best.imgPerSec;
+  rows.push({
+    what: `end-to-end ${cfg.images} imgs (${e2eFixed.provider})`,
+    batch: e2eFixed.batchSize,
+    'images/s': Number(e2eFixed.imgPerSec.toFixed(2)),
+    'ms/batch': '',
+    'vs raw': `${(ratio * 100).toFixed(1)} %`,
+  });
+  if (e2eAuto) {
+    rows.push({
+      what: `end-to-end auto batch (${e2eAuto.provider})`,
+      batch: e2eAuto.batchSize,
+      'images/s': Number(e2eAuto.imgPerSec.toFixed(2)),
+      'ms/batch': '',
+      'vs raw': `${((e2eAuto.imgPerSec / best.imgPerSec) * 100).toFixed(1)} %`,
+    });
+  }
+  rows.push({ what: 'peak RSS (MB)', batch: '', 'images/s': Number(rssMB.toFixed(0)), 'ms/batch': '', 'vs raw': '' });
+  return {
+    rows,
+    json: { model: cfg.model, ep: cfg.ep, precision: info.inputType, raw, endToEnd: e2eFixed, endToEndAuto: e2eAuto, ratio, peakRssMB: rssMB, target: 'end-to-end >= 95 % of raw' },
+  };
+}
+
+function printTable(rows: Record<string, string | number>[]): void {
+  const cols = Object.keys(rows[0] ?? {});
+  const width = cols.map((c) => Math.max(c.length, ...rows.map((r) => String(r[c] ?? '').length)));
+  const line = (vals: string[]): string => vals.map((v, i) => v.padEnd(width[i]!)).join('  ');
+  console.log(line(cols));
+  console.log(line(width.map((w) => '-'.repeat(w))));
+  for (const r of rows) console.log(line(cols.map((c) => String(r[c] ?? ''))));
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
+  const res = await run(process.argv.slice(2));
+  printTable(res.rows);
+  console.log(JSON.stringify(res.json));
+}

@@ -1,0 +1,52 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Db } from '../db/database';
+import { LabError } from '../errors';
+import { writeNpy } from './npy';
+import { loadSetMatrix } from './queries';
+
+/** Where exportEmbeddings wrote its files, and how many rows. */
+export interface ExportResult {
+  rows: number;
+  dim: number;
+  files: { embeddings: string; labels: string; samples: string };
+}
+
+function csvField(s: string): string {
+  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+/**
+ * Writes a set's vectors for use outside DINO Lab: `embeddings.npy` (float32 [N, D]), `labels.npy`
+ * (int64 [N]) and `samples.csv` (index,sample_id,split,label,class,source), rows in the same order.
+ */
+export function exportEmbeddings(db: Db, setId: number, outDir: string): ExportResult {
+  const { X, y, sampleIds } = loadSetMatrix(db, setId, 'all');
+  if (X.rows === 0) throw new LabError('invalid_input', `Embedding set ${setId} has no vectors yet: run it first.`);
+  const ds = db
+    .prepare('SELECT d.classes FROM embedding_sets es JOIN datasets d ON d.id = es.dataset_id WHERE es.id = ?')
+    .get(setId) as { classes: string };
+  let classes: string[] = [];
+  try {
+    const parsed = JSON.parse(ds.classes) as unknown;
+    if (Array.isArray(parsed)) classes = parsed.map(String);
+  } catch {
+    classes = [];
+  }
+  fs.mkdirSync(outDir, { recursive: true });
+  const files = {
+    embeddings: path.join(outDir, 'embeddings.npy'),
+    labels: path.join(outDir, 'labels.npy'),
+    samples: path.join(outDir, 'samples.csv'),
+  };
+  fs.writeFileSync(files.embeddings, writeNpy('<f4', [X.rows, X.cols], X.data));
+  fs.writeFileSync(files.labels, writeNpy('<i8', [y.length], BigInt64Array.from(y, (v) => BigInt(v))));
+  const info = db.prepare('SELECT split, label, source FROM samples WHERE id = ?');
+  const lines = ['index,sample_id,split,label,class,source'];
+  for (let i = 0; i < sampleIds.length; i++) {
+    const s = info.get(sampleIds[i]) as { split: string; label: number; source: string };
+    lines.push([String(i), String(sampleIds[i]), s.split, String(s.label), csvField(classes[s.label] ?? ''), csvField(s.source)].join(','));
+  }
+  fs.writeFileSync(files.samples, lines.join('\n') + '\n');
+  return { rows: X.rows, dim: X.cols, files };
+}

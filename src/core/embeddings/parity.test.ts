@@ -1,0 +1,63 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { nowIso, openDatabase } from '../db/database';
+import { addBackboneFile } from '../backbones/registry';
+import { decodeRGB } from '../images/decode';
+import { createEmbeddingSet, runEmbeddingSet } from './pipeline';
+import { loadSetMatrix } from './queries';
+
+// Acceptance: the eight fixture images through decode + dinov2-eval + the engine on cpu, via the job
+// pipeline, match PyTorch's pooler_output (reference-embeddings.json) with cosine >= 0.999.
+const FIX = path.resolve(process.cwd(), '../shared/fixtures');
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dinolab-parity-'));
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let ab = 0;
+  let aa = 0;
+  let bb = 0;
+  for (let i = 0; i < a.length; i++) {
+    ab += a[i]! * b[i]!;
+    aa += a[i]! * a[i]!;
+    bb += b[i]! * b[i]!;
+  }
+  return ab / Math.sqrt(aa * bb);
+}
+
+describe('DINOv2 parity on the fixture images', () => {
+  it('each image has cosine >= 0.999 with the PyTorch reference', async () => {
+    const ref = JSON.parse(fs.readFileSync(path.join(FIX, 'images/reference-embeddings.json'), 'utf8')) as {
+      embeddings: Record<string, number[]>;
+    };
+    const names = Object.keys(ref.embeddings).sort();
+    expect(names).toHaveLength(8);
+    const db = openDatabase(path.join(dir, 'lab.db'));
+    const ds = db.prepare(`INSERT INTO datasets (name, kind, classes, created_at) VALUES ('fixture', 'folder', '["x"]', ?)`).run(nowIso());
+    const datasetId = Number(ds.lastInsertRowid);
+    const ins = db.prepare(`INSERT INTO samples (dataset_id, idx, split, label, source, width, height, path) VALUES (?, ?, 'train', 0, ?, 0, 0, ?)`);
+    names.forEach((n, i) => ins.run(datasetId, i, n, path.join(FIX, 'images', n)));
+    const backbone = await addBackboneFile(db, path.join(FIX, 'models/dinov2-vits14-random.onnx'));
+    const setId = createEmbeddingSet(db, { datasetId, backboneId: backbone.id, preset: 'dinov2-eval' });
+    const byId = db.prepare('SELECT path FROM samples WHERE id = ?');
+    const summary = await runEmbeddingSet(db, setId, {
+      modelsDir: path.join(dir, 'models'),
+      provider: 'cpu',
+      batchSize: 4,
+      loadImage: async (id) => decodeRGB((byId.get(id) as { path: string }).path),
+    });
+    expect(summary).toMatchObject({ status: 'done', done: 8, total: 8, provider: 'cpu', batchSize: 4 });
+    const { X, sampleIds } = loadSetMatrix(db, setId, 'all');
+    const src = db.prepare('SELECT source FROM samples WHERE id = ?');
+    const report: string[] = [];
+    for (let i = 0; i < X.rows; i++) {
+      const name = (src.get(sampleIds[i]) as { source: string }).source;
+      const c = cosine(X.data.subarray(i * 384, (i + 1) * 384), ref.embeddings[name]!);
+      report.push(`${name} ${c.toFixed(7)}`);
+      expect(c, name).toBeGreaterThanOrEqual(0.999);
+    }
+    console.log(report.join('\n'));
+    db.close();
+  });
+});
