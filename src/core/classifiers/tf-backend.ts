@@ -52,7 +52,7 @@ export async function initTf(): Promise<{ tf: Tf; backend: string }> {
   if (!initPromise) {
     // tfjs prints a "install tfjs-node" banner on import in Node; it is noise for our users.
     const g = globalThis as { process?: { env: Record<string, string | undefined> } };
-    g.process?.env && (g.process.env.TF_CPP_MIN_LOG_LEVEL ??= '2');
+    if (g.process?.env) g.process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';
     initPromise = init();
   }
   return initPromise;

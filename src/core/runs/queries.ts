@@ -1,0 +1,161 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { loadClassifier } from '../classifiers/registry';
+import type { Classifier, EpochLog, Matrix, SavedModel } from '../classifiers/types';
+import { blobToF32, nowIso, type Db } from '../db/database';
+import { LabError } from '../errors';
+import { METRIC_KEYS, type ClassificationMetrics } from '../metrics/metrics';
+
+/** Status of a run. */
+export type RunStatus = 'queued' | 'running' | 'done' | 'failed' | 'cancelled' | 'interrupted';
+
+/** One row of the runs table, params parsed. */
+export interface RunRow {
+  id: number;
+  set_id: number;
+  kind: string;
+  params: Record<string, unknown>;
+  seed: number;
+  fingerprint: string | null;
+  backend: string | null;
+  status: RunStatus;
+  error: string | null;
+  fit_seconds: number | null;
+  predict_rows_per_sec: number | null;
+  model_bytes: number | null;
+  job_id: string | null;
+  created_at: string;
+  finished_at: string | null;
+}
+
+/** A run with its metrics per split and its epoch logs. */
+export interface RunDetail extends RunRow {
+  metrics: { train?: ClassificationMetrics; test?: ClassificationMetrics };
+  epochs: EpochLog[];
+}
+
+/** One row of the comparison table: train_/test_ prefixed metric keys plus timings. */
+export type CompareRow = {
+  id: number;
+  kind: string;
+  status: RunStatus;
+  fit_seconds: number | null;
+  predict_rows_per_sec: number | null;
+  model_bytes: number | null;
+  backend: string | null;
+} & { [K in `${'train' | 'test'}_${(typeof METRIC_KEYS)[number]}`]: number | null };
+
+type RawRun = Omit<RunRow, 'params'> & { params: string };
+
+const parseRun = (r: RawRun): RunRow => ({ ...r, params: JSON.parse(r.params) as Record<string, unknown> });
+
+/** All runs, newest first; only those of one embedding set when setId is given. */
+export function listRuns(db: Db, setId?: number): RunRow[] {
+  const rows = (
+    setId === undefined
+      ? db.prepare('SELECT * FROM runs ORDER BY id DESC').all()
+      : db.prepare('SELECT * FROM runs WHERE set_id = ? ORDER BY id DESC').all(setId)
+  ) as RawRun[];
+  return rows.map(parseRun);
+}
+
+/** One run with metrics and epochs; LabError('not_found') when absent. */
+export function getRun(db: Db, id: number): RunDetail {
+  const r = db.prepare('SELECT * FROM runs WHERE id = ?').get(id) as RawRun | undefined;
+  if (!r) throw new LabError('not_found', `Run ${id} does not exist.`);
+  const metrics: RunDetail['metrics'] = {};
+  for (const m of db.prepare('SELECT split, metrics FROM metrics WHERE run_id = ?').all(id) as { split: string; metrics: string }[]) {
+    if (m.split === 'train' || m.split === 'test') metrics[m.split] = JSON.parse(m.metrics) as ClassificationMetrics;
+  }
+  const epochs = (db.prepare('SELECT logs FROM epochs WHERE run_id = ? ORDER BY epoch').all(id) as { logs: string }[]).map(
+    (e) => JSON.parse(e.logs) as EpochLog,
+  );
+  return { ...parseRun(r), metrics, epochs };
+}
+
+/** One row per run of a set (oldest first), with train_* and test_* metrics, fit seconds, predict rows/s, size, backend. */
+export function compareRuns(db: Db, setId: number): CompareRow[] {
+  const runs = db.prepare('SELECT * FROM runs WHERE set_id = ? ORDER BY id').all(setId) as RawRun[];
+  const getM = db.prepare('SELECT split, metrics FROM metrics WHERE run_id = ?');
+  return runs.map((r) => {
+    const row: Record<string, unknown> = {
+      id: r.id,
+      kind: r.kind,
+      status: r.status,
+      fit_seconds: r.fit_seconds,
+      predict_rows_per_sec: r.predict_rows_per_sec,
+      model_bytes: r.model_bytes,
+      backend: r.backend,
+    };
+    const bySplit: Record<string, Record<string, number>> = {};
+    for (const m of getM.all(r.id) as { split: string; metrics: string }[]) bySplit[m.split] = JSON.parse(m.metrics) as Record<string, number>;
+    for (const split of ['train', 'test']) for (const k of METRIC_KEYS) row[`${split}_${k}`] = bySplit[split]?.[k] ?? null;
+    return row as CompareRow;
+  });
+}
+
+// Loaded classifiers per database, so the drop-zone does not re-parse a model for every image.
+const cache = new WeakMap<Db, Map<number, Classifier<object>>>();
+
+/** The fitted classifier of a finished run, loaded from its artifact (cached per database connection). */
+export function loadRunClassifier(db: Db, runId: number): Classifier<object> {
+  let m = cache.get(db);
+  if (!m) cache.set(db, (m = new Map()));
+  const hit = m.get(runId);
+  if (hit) return hit;
+  const a = db.prepare('SELECT format, data FROM artifacts WHERE run_id = ?').get(runId) as { format: string; data: Buffer } | undefined;
+  if (!a) {
+    const r = db.prepare('SELECT status FROM runs WHERE id = ?').get(runId) as { status: string } | undefined;
+    if (!r) throw new LabError('not_found', `Run ${runId} does not exist.`);
+    throw new LabError('conflict', `Run ${runId} is '${r.status}' and has no trained model; only finished runs can predict.`);
+  }
+  if (a.format !== 'json') throw new LabError('bad_format', `Run ${runId}'s model is stored as '${a.format}', which this version cannot read.`);
+  const clf = loadClassifier(JSON.parse(a.data.toString('utf8')) as SavedModel);
+  m.set(runId, clf);
+  return clf;
+}
+
+/** Predicts with a finished run's model: probabilities (rows sum to 1) and labels. */
+export async function predictWithRun(db: Db, runId: number, X: Matrix): Promise<{ proba: Matrix; predicted: Int32Array }> {
+  const clf = loadRunClassifier(db, runId);
+  const proba = await clf.predictProba(X);
+  const predicted = await clf.predict(X);
+  return { proba, predicted };
+}
+
+/**
+ * Writes metrics.json (the run, its params and train/test metrics) and predictions.csv
+ * (`sample_id,split,label,predicted,p_0,...,p_{C-1}`, the stored test predictions) into dir.
+ */
+export function exportRun(db: Db, runId: number, dir: string): { metricsFile: string; predictionsFile: string; rows: number } {
+  const run = getRun(db, runId);
+  if (run.status !== 'done') throw new LabError('conflict', `Run ${runId} is '${run.status}'; only finished runs can be exported.`);
+  fs.mkdirSync(dir, { recursive: true });
+  const metricsFile = path.join(dir, 'metrics.json');
+  const predictionsFile = path.join(dir, 'predictions.csv');
+  const { epochs, metrics, ...info } = run;
+  fs.writeFileSync(metricsFile, JSON.stringify({ run: info, train: metrics.train ?? null, test: metrics.test ?? null, epochs }, null, 2) + '\n');
+  const rows = db
+    .prepare(
+      `SELECT p.sample_id AS sample_id, s.split AS split, s.label AS label, p.predicted AS predicted, p.proba AS proba
+       FROM predictions p JOIN samples s ON s.id = p.sample_id WHERE p.run_id = ? ORDER BY p.sample_id`,
+    )
+    .all(runId) as { sample_id: number; split: string; label: number; predicted: number; proba: Buffer }[];
+  const C = rows.length ? rows[0]!.proba.byteLength / 4 : (metrics.test?.per_class.length ?? metrics.train?.per_class.length ?? 0);
+  const lines = [['sample_id', 'split', 'label', 'predicted', ...Array.from({ length: C }, (_, c) => `p_${c}`)].join(',')];
+  for (const r of rows) {
+    const p = blobToF32(r.proba);
+    lines.push([r.sample_id, r.split, r.label, r.predicted, ...Array.from(p, (v) => String(v))].join(','));
+  }
+  fs.writeFileSync(predictionsFile, lines.join('\n') + '\n');
+  return { metricsFile, predictionsFile, rows: rows.length };
+}
+
+/** Marks runs left 'running' by a process that died as 'interrupted'; returns how many. Call at start-up. */
+export function markInterruptedRuns(db: Db): number {
+  return db
+    .prepare(
+      "UPDATE runs SET status = 'interrupted', error = 'The process running this training stopped before it finished; start the run again.', finished_at = ? WHERE status = 'running'",
+    )
+    .run(nowIso()).changes;
+}

@@ -1,0 +1,71 @@
+import { f32ToBlob, nowIso, type Db } from '../db/database';
+import { Prng } from '../classifiers/prng';
+
+/** Options of a synthetic embedding set: seeded Gaussian blobs, one per class. */
+export interface BlobSetOptions {
+  numClasses?: number;
+  dim?: number;
+  trainPerClass?: number;
+  testPerClass?: number;
+  /** Distance scale of the class means; with noise sd 1, 1.0 gives well separated but not trivial classes. */
+  separation?: number;
+  seed?: number;
+  name?: string;
+  status?: 'pending' | 'running' | 'partial' | 'done' | 'failed';
+}
+
+/**
+ * Inserts a dataset, its samples, a raw-pixels backbone, an embedding set and one vector per sample:
+ * class c's vectors are N(mu_c, I) with mu_c ~ N(0, separation^2 / dim * I) * sqrt(dim), seeded.
+ * For tests only.
+ */
+export function insertBlobEmbeddingSet(db: Db, o: BlobSetOptions = {}): { datasetId: number; setId: number; sampleIds: number[] } {
+  const C = o.numClasses ?? 4;
+  const D = o.dim ?? 16;
+  const ntr = o.trainPerClass ?? 50;
+  const nte = o.testPerClass ?? 20;
+  const sep = o.separation ?? 1;
+  const rng = new Prng(o.seed ?? 1);
+  const name = o.name ?? `blobs-${o.seed ?? 1}-${Math.floor(Math.random() * 1e9)}`;
+  const mu = new Float32Array(C * D);
+  for (let i = 0; i < mu.length; i++) mu[i] = rng.normal() * sep;
+  const now = nowIso();
+  const sampleIds: number[] = [];
+  let datasetId = 0;
+  let setId = 0;
+  db.transaction(() => {
+    datasetId = Number(
+      db
+        .prepare('INSERT INTO datasets (name, kind, classes, source, fingerprint, created_at) VALUES (?, ?, ?, ?, ?, ?)')
+        .run(name, 'synthetic', JSON.stringify(Array.from({ length: C }, (_, c) => `class${c}`)), 'test', `fp-${name}`, now).lastInsertRowid,
+    );
+    const bb = db.prepare('SELECT id FROM backbones WHERE name = ?').get('test-raw') as { id: number } | undefined;
+    const backboneId =
+      bb?.id ??
+      Number(db.prepare("INSERT INTO backbones (name, kind, dim, created_at) VALUES ('test-raw', 'raw-pixels', ?, ?)").run(D, now).lastInsertRowid);
+    setId = Number(
+      db
+        .prepare('INSERT INTO embedding_sets (dataset_id, backbone_id, preset, dim, status, created_at) VALUES (?, ?, ?, ?, ?, ?)')
+        .run(datasetId, backboneId, 'resize-224', D, o.status ?? 'done', now).lastInsertRowid,
+    );
+    const insS = db.prepare(
+      'INSERT INTO samples (dataset_id, idx, split, label, source, width, height) VALUES (?, ?, ?, ?, ?, 32, 32)',
+    );
+    const insE = db.prepare('INSERT INTO embeddings (set_id, sample_id, vector) VALUES (?, ?, ?)');
+    let idx = 0;
+    for (const [split, per] of [
+      ['train', ntr],
+      ['test', nte],
+    ] as const) {
+      for (let i = 0; i < per * C; i++) {
+        const label = i % C;
+        const sid = Number(insS.run(datasetId, idx++, split, label, `${split}/${i}`).lastInsertRowid);
+        const v = new Float32Array(D);
+        for (let j = 0; j < D; j++) v[j] = mu[label * D + j]! + rng.normal();
+        insE.run(setId, sid, f32ToBlob(v));
+        sampleIds.push(sid);
+      }
+    }
+  })();
+  return { datasetId, setId, sampleIds };
+}

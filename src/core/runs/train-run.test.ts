@@ -1,0 +1,162 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openDatabase, type Db } from '../db/database';
+import { LabError } from '../errors';
+import { compareRuns, exportRun, getRun, listRuns, markInterruptedRuns, predictWithRun } from './queries';
+import { insertBlobEmbeddingSet } from './test-helpers';
+import { createRun, executeRun, loadSetData } from './train-run';
+
+let dir: string;
+let file: string;
+let db: Db;
+let setId: number;
+
+beforeAll(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dinolab-runs-'));
+  file = path.join(dir, 'lab.db');
+  db = openDatabase(file);
+  setId = insertBlobEmbeddingSet(db, { numClasses: 4, dim: 16, trainPerClass: 50, testPerClass: 20, separation: 0.8, seed: 3 }).setId;
+});
+afterAll(() => {
+  db.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+const KINDS = ['mlp', 'keras', 'logreg', 'knn'] as const;
+
+describe('training runs', () => {
+  const runIds: Record<string, number> = {};
+
+  it.each(KINDS)('%s trains through createRun/executeRun and stores everything', async (kind) => {
+    const epochsSeen: number[] = [];
+    const id = createRun(db, { setId, kind, seed: 11 }, `job-${kind}`);
+    expect(getRun(db, id).status).toBe('queued');
+    const s = await executeRun(db, id, { onEpoch: (rid, log) => (expect(rid).toBe(id), epochsSeen.push(log.epoch)) });
+    runIds[kind] = id;
+    expect(s.status).toBe('done');
+    // Well separated blobs: every kind must learn them.
+    expect(s.test!.accuracy).toBeGreaterThan(0.8);
+    const r = getRun(db, id);
+    expect(r.status).toBe('done');
+    expect(r.fingerprint).toMatch(/^fp-/);
+    expect(r.backend).toMatch(/^(wasm|tensorflow|cpu)/);
+    expect(r.model_bytes).toBeGreaterThan(0);
+    expect(r.fit_seconds).toBeGreaterThan(0);
+    expect(r.predict_rows_per_sec).toBeGreaterThan(0);
+    expect(r.metrics.test!.accuracy).toBeCloseTo(s.test!.accuracy, 12);
+    expect(r.metrics.train!.confusion.length).toBe(4);
+    if (kind === 'mlp' || kind === 'keras') {
+      expect(epochsSeen).toEqual(Array.from({ length: 25 }, (_, i) => i + 1));
+      expect(r.epochs.length).toBe(25);
+      expect(r.epochs[0]).toHaveProperty('val_accuracy');
+      expect(r.epochs[0]).toHaveProperty('loss');
+    }
+    const n = (db.prepare('SELECT COUNT(*) AS n FROM predictions WHERE run_id = ?').get(id) as { n: number }).n;
+    expect(n).toBe(80);
+  });
+
+  it('a reloaded database predicts the same labels for every kind', async () => {
+    const data = loadSetData(db, setId);
+    const stored = new Map<number, number[]>();
+    for (const kind of KINDS) {
+      const rows = db.prepare('SELECT predicted FROM predictions WHERE run_id = ? ORDER BY sample_id').all(runIds[kind]!) as { predicted: number }[];
+      stored.set(runIds[kind]!, rows.map((r) => r.predicted));
+    }
+    const db2 = openDatabase(file);
+    try {
+      for (const kind of KINDS) {
+        const { predicted, proba } = await predictWithRun(db2, runIds[kind]!, data.test.X);
+        expect(Array.from(predicted)).toEqual(stored.get(runIds[kind]!));
+        for (let i = 0; i < proba.rows; i++) {
+          let s = 0;
+          for (let c = 0; c < proba.cols; c++) s += proba.data[i * proba.cols + c]!;
+          expect(s).toBeCloseTo(1, 5);
+        }
+      }
+    } finally {
+      db2.close();
+    }
+  });
+
+  it.each(['mlp', 'logreg', 'knn'] as const)('%s: same seed and data give the same metrics', async (kind) => {
+    const id = createRun(db, { setId, kind, seed: 11 });
+    const s = await executeRun(db, id);
+    const first = getRun(db, runIds[kind]!);
+    expect(s.test).toEqual(first.metrics.test);
+    expect(s.train).toEqual(first.metrics.train);
+  });
+
+  it('compares, lists and exports runs', () => {
+    const rows = compareRuns(db, setId);
+    expect(rows.length).toBeGreaterThanOrEqual(4);
+    const knn = rows.find((r) => r.id === runIds.knn)!;
+    expect(knn.kind).toBe('knn');
+    expect(knn.test_accuracy).toBeGreaterThan(0.8);
+    expect(knn.train_f1_macro).not.toBeNull();
+    expect(listRuns(db, setId).length).toBe(rows.length);
+    expect(listRuns(db, setId + 999)).toEqual([]);
+    const out = path.join(dir, 'export');
+    const res = exportRun(db, runIds.logreg!, out);
+    expect(res.rows).toBe(80);
+    const csv = fs.readFileSync(res.predictionsFile, 'utf8').trim().split('\n');
+    expect(csv[0]).toBe('sample_id,split,label,predicted,p_0,p_1,p_2,p_3');
+    expect(csv.length).toBe(81);
+    const cells = csv[1]!.split(',');
+    expect(cells[1]).toBe('test');
+    const ps = cells.slice(4).map(Number);
+    expect(ps.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);
+    const metrics = JSON.parse(fs.readFileSync(res.metricsFile, 'utf8')) as { test: { accuracy: number }; run: { kind: string } };
+    expect(metrics.run.kind).toBe('logreg');
+    expect(metrics.test.accuracy).toBe(getRun(db, runIds.logreg!).metrics.test!.accuracy);
+  });
+
+  it("selectOn 'test' selects on the test set (as the study did)", async () => {
+    const id = createRun(db, { setId, kind: 'mlp', params: { selectOn: 'test', epochs: 5 }, seed: 2 });
+    const s = await executeRun(db, id);
+    const r = getRun(db, id);
+    // Validation logs are computed on the test set, so the best val_accuracy equals the stored test accuracy.
+    const best = Math.max(...r.epochs.map((e) => e.val_accuracy!));
+    expect(s.test!.accuracy).toBeCloseTo(best, 12);
+  });
+});
+
+describe('run errors', () => {
+  it('rejects invalid params with a readable LabError', () => {
+    try {
+      createRun(db, { setId, kind: 'knn', params: { k: 0 } });
+      expect.unreachable();
+    } catch (e) {
+      expect(e).toBeInstanceOf(LabError);
+      expect((e as LabError).code).toBe('invalid_input');
+      expect((e as LabError).message).toMatch(/k:/);
+    }
+    expect(() => createRun(db, { setId: 99999, kind: 'knn' })).toThrow(/does not exist/);
+  });
+
+  it('fails a run on an incomplete embedding set, with the reason', async () => {
+    const other = insertBlobEmbeddingSet(db, { status: 'partial', seed: 5 }).setId;
+    const id = createRun(db, { setId: other, kind: 'knn' });
+    await expect(executeRun(db, id)).rejects.toThrow(/not complete/);
+    const r = getRun(db, id);
+    expect(r.status).toBe('failed');
+    expect(r.error).toMatch(/partial/);
+  });
+
+  it('cancels a run when the signal fires', async () => {
+    const ac = new AbortController();
+    const id = createRun(db, { setId, kind: 'keras', params: { epochs: 50 } });
+    const p = executeRun(db, id, { signal: ac.signal, onEpoch: (_r, log) => log.epoch === 2 && ac.abort() });
+    await expect(p).rejects.toMatchObject({ code: 'cancelled' });
+    expect(getRun(db, id).status).toBe('cancelled');
+    expect(() => exportRun(db, id, path.join(dir, 'x'))).toThrow(/only finished/);
+  });
+
+  it('marks runs left running as interrupted', () => {
+    const id = createRun(db, { setId, kind: 'knn' });
+    db.prepare("UPDATE runs SET status = 'running' WHERE id = ?").run(id);
+    expect(markInterruptedRuns(db)).toBe(1);
+    expect(getRun(db, id).status).toBe('interrupted');
+  });
+});
