@@ -58,17 +58,21 @@ import numpy as np
 d = sys.argv[1]
 X = np.load(d + '/X.npy'); y = np.load(d + '/y.npy'); Xt = np.load(d + '/Xt.npy'); yt = np.load(d + '/yt.npy')
 out = {}
+kinds = sys.argv[3].split(',')
 from sklearn.svm import SVC
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
-t = time.perf_counter(); m = SVC().fit(X, y); fit = time.perf_counter() - t
-t = time.perf_counter(); p = m.predict(Xt); pr = time.perf_counter() - t
-out['sklearn_svc'] = {'fit_s': fit, 'predict_s': pr, 'test_acc': float((p == yt).mean()), 'n_support': int(m.n_support_.sum())}
-s = StandardScaler().fit(X); Xs = s.transform(X); Xts = s.transform(Xt)
-t = time.perf_counter(); m = LogisticRegression(C=float(sys.argv[2]), max_iter=1000).fit(Xs, y); fit = time.perf_counter() - t
-t = time.perf_counter(); p = m.predict(Xts); pr = time.perf_counter() - t
-out['sklearn_logreg'] = {'fit_s': fit, 'predict_s': pr, 'test_acc': float((p == yt).mean())}
+if 'svc' in kinds:
+    t = time.perf_counter(); m = SVC().fit(X, y); fit = time.perf_counter() - t
+    t = time.perf_counter(); p = m.predict(Xt); pr = time.perf_counter() - t
+    out['sklearn_svc'] = {'fit_s': fit, 'predict_s': pr, 'test_acc': float((p == yt).mean()), 'n_support': int(m.n_support_.sum())}
+if 'logreg' in kinds:
+    s = StandardScaler().fit(X); Xs = s.transform(X); Xts = s.transform(Xt)
+    t = time.perf_counter(); m = LogisticRegression(C=float(sys.argv[2]), max_iter=1000).fit(Xs, y); fit = time.perf_counter() - t
+    t = time.perf_counter(); p = m.predict(Xts); pr = time.perf_counter() - t
+    out['sklearn_logreg'] = {'fit_s': fit, 'predict_s': pr, 'test_acc': float((p == yt).mean())}
 try:
+    if 'mlp' not in kinds: raise ImportError('mlp not requested')
     import torch, torch.nn as nn
     torch.manual_seed(0)
     Xtr = torch.from_numpy(X); ytr = torch.from_numpy(y.astype(np.int64))
@@ -120,7 +124,9 @@ export async function run(): Promise<{ rows: Record<string, string | number>[]; 
     svcAvailable = false;
   }
   let chosenC = 1;
-  for (const kind of CLASSIFIER_KINDS as readonly ClassifierKind[]) {
+  // BENCH_KINDS=mlp,logreg limits the run (ours and the references) to those kinds.
+  const kinds = (process.env.BENCH_KINDS?.split(',') ?? [...CLASSIFIER_KINDS]) as ClassifierKind[];
+  for (const kind of kinds) {
     if (kind === 'svc' && !svcAvailable) continue;
     const clf = createClassifier(kind, {}, { numClasses: C, seed: 0 });
     const t0 = performance.now();
@@ -144,7 +150,7 @@ export async function run(): Promise<{ rows: Record<string, string | number>[]; 
       writeNpy(path.join(dir, 'Xt.npy'), Xt.data, [Xt.rows, D]);
       writeNpy(path.join(dir, 'yt.npy'), yt, [yt.length]);
       fs.writeFileSync(path.join(dir, 'bench.py'), PY);
-      const out = execFileSync(py, [path.join(dir, 'bench.py'), dir, String(chosenC)], { encoding: 'utf8', maxBuffer: 1 << 24 });
+      const out = execFileSync(py, [path.join(dir, 'bench.py'), dir, String(chosenC), kinds.join(',')], { encoding: 'utf8', maxBuffer: 1 << 24 });
       const ref = JSON.parse(out.trim().split('\n').pop()!) as Record<string, { fit_s: number; predict_s: number; test_acc: number }>;
       for (const [k, v] of Object.entries(ref)) {
         results[k] = v;

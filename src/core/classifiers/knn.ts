@@ -149,7 +149,10 @@ export class KnnClassifier implements Classifier<KnnParams> {
   /** Rebuilds a fitted classifier from toJSON() output. */
   static load(saved: SavedModel): KnnClassifier {
     const c = new KnnClassifier(saved.params as unknown as KnnParams, saved.numClasses);
-    c.train = b64ToF32(saved.state.train as string);
+    // Runs store a reference to their embedding set instead of the vectors; the runs layer then hands
+    // the set's raw training vectors in as `trainVectors` (same row order as fit()).
+    const raw = saved.state.trainVectors;
+    c.train = raw instanceof Float32Array ? normalizeRows({ rows: raw.length / saved.dim, cols: saved.dim, data: raw }) : b64ToF32(saved.state.train as string);
     const b = Buffer.from(saved.state.labels as string, 'base64');
     c.labels = new Int32Array(b.byteLength / 4);
     new Uint8Array(c.labels.buffer).set(b);

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { loadClassifier } from '../classifiers/registry';
 import type { Classifier, EpochLog, Matrix, SavedModel } from '../classifiers/types';
+import { loadSetData } from './train-run';
 import { blobToF32, nowIso, type Db } from '../db/database';
 import { LabError } from '../errors';
 import { METRIC_KEYS, type ClassificationMetrics } from '../metrics/metrics';
@@ -110,7 +111,12 @@ export function loadRunClassifier(db: Db, runId: number): Classifier<object> {
     throw new LabError('conflict', `Run ${runId} is '${r.status}' and has no trained model; only finished runs can predict.`);
   }
   if (a.format !== 'json') throw new LabError('bad_format', `Run ${runId}'s model is stored as '${a.format}', which this version cannot read.`);
-  const clf = loadClassifier(JSON.parse(a.data.toString('utf8')) as SavedModel);
+  const saved = JSON.parse(a.data.toString('utf8')) as SavedModel;
+  if (typeof saved.state.trainFromSet === 'number') {
+    // A k-NN model refers to its embedding set's training vectors (see executeRun).
+    saved.state.trainVectors = loadSetData(db, saved.state.trainFromSet).train.X.data;
+  }
+  const clf = loadClassifier(saved);
   m.set(runId, clf);
   return clf;
 }

@@ -68,7 +68,7 @@ describe('training runs', () => {
     try {
       for (const kind of KINDS) {
         const { predicted, proba } = await predictWithRun(db2, runIds[kind]!, data.test.X);
-        expect(Array.from(predicted)).toEqual(stored.get(runIds[kind]!));
+        expect(Array.from(predicted), kind).toEqual(stored.get(runIds[kind]!));
         for (let i = 0; i < proba.rows; i++) {
           let s = 0;
           for (let c = 0; c < proba.cols; c++) s += proba.data[i * proba.cols + c]!;

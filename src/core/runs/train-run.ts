@@ -185,7 +185,16 @@ export async function executeRun(db: Db, runId: number, cb: TrainCallbacks = {})
       testPred = await clf.predict(data.test.X);
       test = classificationMetrics(data.test.y, testPred, C);
     }
-    const artifact = Buffer.from(JSON.stringify(clf.toJSON()));
+    const saved = clf.toJSON();
+    // k-NN's "model" is the training set itself: store a reference to the set's vectors instead of a
+    // copy (100 MB of JSON at 50,000 x 384); the set outlives its runs (deleting it deletes them).
+    let referencedBytes = 0;
+    if (kind === 'knn') {
+      referencedBytes = data.train.X.data.byteLength;
+      delete saved.state.train;
+      saved.state.trainFromSet = run.set_id;
+    }
+    const artifact = Buffer.from(JSON.stringify(saved));
     const backend = TFJS_BACKED.includes(kind) ? (tfBackendName() ?? 'js') : 'js';
     db.transaction(() => {
       const insM = db.prepare('INSERT OR REPLACE INTO metrics (run_id, split, metrics) VALUES (?, ?, ?)');
@@ -202,7 +211,7 @@ export async function executeRun(db: Db, runId: number, cb: TrainCallbacks = {})
       db.prepare(
         `UPDATE runs SET status = 'done', error = NULL, fingerprint = ?, backend = ?, fit_seconds = ?, predict_rows_per_sec = ?,
          model_bytes = ?, finished_at = ? WHERE id = ?`,
-      ).run(data.fingerprint, backend, fitSeconds, predictRowsPerSec, artifact.byteLength, nowIso(), runId);
+      ).run(data.fingerprint, backend, fitSeconds, predictRowsPerSec, artifact.byteLength + referencedBytes, nowIso(), runId);
     })();
     cb.onProgress?.({ phase: 'evaluate', done: 2, total: 2 });
     return {
@@ -212,7 +221,7 @@ export async function executeRun(db: Db, runId: number, cb: TrainCallbacks = {})
       backend,
       fitSeconds,
       predictRowsPerSec,
-      modelBytes: artifact.byteLength,
+      modelBytes: artifact.byteLength + referencedBytes,
       numClasses: C,
       trainRows: data.train.X.rows,
       testRows: data.test.X.rows,
