@@ -9,7 +9,8 @@ const hasElectron = fs.existsSync(electronPath) && !process.env.DINOLAB_SKIP_ELE
 
 export default defineConfig({
   testDir: 'e2e',
-  outputDir: 'test-results',
+  // Playwright empties its outputDir at start: keep it apart from the other runners' reports.
+  outputDir: 'test-results/e2e',
   timeout: 240_000,
   expect: { timeout: 30_000 },
   workers: 1,

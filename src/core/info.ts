@@ -1,5 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
 import type { Info } from '../shared/contract';
 import type { Db } from './db/database';
 import pkg from '../../package.json';
@@ -55,16 +57,30 @@ function cudaInstalled(name: string): boolean {
 }
 
 let tfCache: string | null | undefined;
-/** The TensorFlow.js backend training uses here (loads TensorFlow.js once). */
+// wasm-feature-detect's SIMD probe: a module using v128 instructions validates only where SIMD exists.
+const SIMD_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 10, 1, 8, 0, 65, 0, 253, 15, 253, 98, 11]);
+
+/**
+ * The TensorFlow.js backend training will use, found without loading TensorFlow.js into the host
+ * (that takes ~0.6 s of its event loop): tfjs-node where its native addon is installed, else the
+ * WebAssembly backend (with SIMD where supported), else cpu. Each run records the backend it actually used.
+ */
 export async function tfBackend(): Promise<string | null> {
   if (tfCache !== undefined) return tfCache;
+  const req = createRequire(import.meta.url);
   try {
-    const mod = (await import('./classifiers/tf-backend')) as { initTf: () => Promise<{ backend: string }> };
-    tfCache = (await mod.initTf()).backend;
+    const dir = path.dirname(req.resolve('@tensorflow/tfjs-node/package.json'));
+    const lib = path.join(dir, 'lib');
+    if (fs.readdirSync(lib).some((d) => d.startsWith('napi-v') && fs.existsSync(path.join(lib, d, 'tfjs_binding.node')))) return (tfCache = 'tensorflow');
   } catch {
-    tfCache = null;
+    /* not installed */
   }
-  return tfCache;
+  try {
+    req.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm');
+    return (tfCache = (globalThis as unknown as { WebAssembly: { validate(b: Uint8Array): boolean } }).WebAssembly.validate(SIMD_PROBE) ? 'wasm-simd' : 'wasm');
+  } catch {
+    return (tfCache = 'cpu');
+  }
 }
 
 export async function collectInfo(db: Db, o: { dbPath: string; dataDir: string; host: Info['host'] }): Promise<Info> {

@@ -227,6 +227,9 @@ export async function runEmbeddingSet(db: Db, setId: number, opts: RunEmbeddingO
       computed += batch.ids.length;
       doneCount += batch.ids.length;
       emit('embedding');
+      // Let timers and the IPC channel run between batches: when loading images is slower than inference
+      // the loop never waits on the worker, and a cancel (or the host's disappearance) would go unseen.
+      await new Promise<void>((r) => setImmediate(r));
       if (opts.signal?.aborted) break;
     }
     const s = summary(opts.signal?.aborted && doneCount < total ? 'partial' : 'done', embedder, sizer.chosen);
@@ -242,6 +245,9 @@ export async function runEmbeddingSet(db: Db, setId: number, opts: RunEmbeddingO
     const elapsed = (performance.now() - started) / 1000;
     if (e.code === 'cancelled') {
       update({ status: 'partial', seconds: priorSeconds + elapsed });
+    } else if (e.code === 'disk_full') {
+      // Whole batches are committed: the set resumes once there is room again.
+      update({ status: 'partial', error: e.message, seconds: priorSeconds + elapsed });
     } else {
       update({ status: 'failed', error: e.message, seconds: priorSeconds + elapsed });
     }
