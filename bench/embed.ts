@@ -6,6 +6,7 @@
  * BENCH_QUICK=1 (fewer batch sizes and images).
  * Standalone: node --import tsx bench/embed.ts --model X --ep webgpu [--batches 1,8,64] [--images 512]
  */
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -85,6 +86,50 @@ async function endToEnd(cfg: Config, batchSize: number | undefined): Promise<{ i
   }
 }
 
+/**
+ * PyTorch's CPU throughput on the same architecture (DINOv2 ViT-S/14 at 224: patch 14, dim 384, 12 blocks,
+ * 6 heads, MLP 1536, LayerScale, CLS token; random weights as in the fixture), written in plain torch since
+ * timm is not packaged for Debian. Only when a python3 with torch is present (Debian's python3-torch).
+ */
+const TORCH_VIT = String.raw`
+import sys, time, json, torch, torch.nn as nn
+torch.manual_seed(0)
+class Block(nn.Module):
+    def __init__(s, d=384, h=6):
+        super().__init__(); s.n1 = nn.LayerNorm(d, eps=1e-6); s.attn = nn.MultiheadAttention(d, h, batch_first=True)
+        s.ls1 = nn.Parameter(torch.ones(d)); s.n2 = nn.LayerNorm(d, eps=1e-6)
+        s.mlp = nn.Sequential(nn.Linear(d, 4 * d), nn.GELU(), nn.Linear(4 * d, d)); s.ls2 = nn.Parameter(torch.ones(d))
+    def forward(s, x):
+        y = s.n1(x); x = x + s.ls1 * s.attn(y, y, y, need_weights=False)[0]
+        return x + s.ls2 * s.mlp(s.n2(x))
+class ViT(nn.Module):
+    def __init__(s, d=384):
+        super().__init__(); s.patch = nn.Conv2d(3, d, 14, 14); s.cls = nn.Parameter(torch.zeros(1, 1, d))
+        s.pos = nn.Parameter(torch.randn(1, 257, d) * .02); s.blocks = nn.Sequential(*[Block() for _ in range(12)]); s.norm = nn.LayerNorm(d, eps=1e-6)
+    def forward(s, x):
+        x = s.patch(x).flatten(2).transpose(1, 2)
+        x = torch.cat([s.cls.expand(x.shape[0], -1, -1), x], 1) + s.pos
+        return s.norm(s.blocks(x))[:, 0]
+m = ViT().eval(); out = []
+for b in [int(v) for v in sys.argv[1].split(',')]:
+    x = torch.randn(b, 3, 224, 224)
+    with torch.inference_mode():
+        m(x); n = 0; t = time.perf_counter()
+        while n < 2 * b or time.perf_counter() - t < 3: m(x); n += b
+    out.append({'batch': b, 'imgPerSec': n / (time.perf_counter() - t)})
+print(json.dumps({'threads': torch.get_num_threads(), 'version': torch.__version__, 'rows': out}))
+`;
+
+function torchThroughput(batches: number[]): { threads: number; version: string; rows: { batch: number; imgPerSec: number }[] } | null {
+  for (const py of [process.env.PYTHON, 'python3', '/usr/bin/python3'].filter(Boolean) as string[]) {
+    if (spawnSync(py, ['-c', 'import torch'], { stdio: 'ignore' }).status !== 0) continue;
+    const r = spawnSync(py, ['-c', TORCH_VIT, batches.join(',')], { encoding: 'utf8', maxBuffer: 1 << 20 });
+    if (r.status !== 0) return null;
+    return JSON.parse(r.stdout.trim().split('\n').pop()!) as { threads: number; version: string; rows: { batch: number; imgPerSec: number }[] };
+  }
+  return null;
+}
+
 /** Runs the benchmark: table rows plus the raw figures as JSON. */
 export async function run(argv: string[] = []): Promise<{ rows: Record<string, string | number>[]; json: unknown }> {
   const cfg = config(argv);
@@ -119,9 +164,20 @@ export async function run(argv: string[] = []): Promise<{ rows: Record<string, s
     });
   }
   rows.push({ what: 'peak RSS (MB)', batch: '', 'images/s': Number(rssMB.toFixed(0)), 'ms/batch': '', 'vs raw': '' });
+  const torch = cfg.ep === 'cpu' ? torchThroughput(cfg.quick ? [8] : [1, 8, 64]) : null;
+  for (const t of torch?.rows ?? []) {
+    const ours = raw.find((r) => r.batch === t.batch);
+    rows.push({
+      what: `PyTorch ${torch!.version} cpu (${torch!.threads} thread${torch!.threads > 1 ? 's' : ''})`,
+      batch: t.batch,
+      'images/s': Number(t.imgPerSec.toFixed(2)),
+      'ms/batch': Number(((1000 * t.batch) / t.imgPerSec).toFixed(1)),
+      'vs raw': ours ? `ours ${(ours.imgPerSec / t.imgPerSec).toFixed(2)}x` : '',
+    });
+  }
   return {
     rows,
-    json: { model: cfg.model, ep: cfg.ep, precision: info.inputType, raw, endToEnd: e2eFixed, endToEndAuto: e2eAuto, ratio, peakRssMB: rssMB, target: 'end-to-end >= 95 % of raw' },
+    json: { model: cfg.model, ep: cfg.ep, precision: info.inputType, raw, endToEnd: e2eFixed, endToEndAuto: e2eAuto, ratio, peakRssMB: rssMB, torch, target: 'end-to-end >= 95 % of raw' },
   };
 }
 

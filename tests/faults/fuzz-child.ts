@@ -13,6 +13,7 @@ import { LabError } from '../../src/core/errors';
 import { importDataset, type ImportSource } from '../../src/core/datasets/import';
 import { deleteDataset } from '../../src/core/datasets/queries';
 import { CIFAR10_CLASSES, cifar10BatchPickle, cifar10MetaPickle } from '../../src/core/datasets/testing/cifar-archive';
+import { mulberry32 } from '../../src/core/prng';
 
 type Target = 'cifar-bin' | 'pickle' | 'folder';
 const [target, seedArg, countArg, dirArg] = process.argv.slice(2) as [Target, string, string, string];
@@ -20,18 +21,8 @@ const seed = Number(seedArg);
 const count = Number(countArg);
 const send = (m: unknown): Promise<void> => new Promise((r) => process.send!(m, undefined, undefined, () => r()));
 
-/** mulberry32: small, seeded, good enough to pick mutations. */
-function prng(s: number): () => number {
-  let a = s >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const rnd = prng(seed);
+// The fuzzer's own mutations come from the shared seeded PRNG.
+const rnd = mulberry32(seed);
 const int = (n: number): number => Math.floor(rnd() * n);
 
 /** Offsets of length fields worth corrupting in each format. */

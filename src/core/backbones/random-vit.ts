@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { mulberry32 } from '../prng';
 import { encodeModel, f32Tensor, i64Tensor, type NodeDef, type TensorDef, OnnxType } from './onnx-writer';
 
 /** Architecture of the random baseline: DINOv2's ViT-S/14 at 224 (16x16 patches + CLS). */
@@ -8,18 +9,6 @@ export const RANDOM_VIT_S14 = { patch: 14, dim: 384, depth: 12, heads: 6, mlp: 1
 /** File name of the cached model in modelsDir (the seed is part of it so other seeds never collide). */
 export function randomVitFileName(seed: number = RANDOM_VIT_S14.seed): string {
   return `random-vit-s14-seed${seed}.onnx`;
-}
-
-/** mulberry32: a small, well-mixed 32-bit PRNG, so the same seed gives the same weights everywhere. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Normal(0, std) truncated at +-2 std (timm's trunc_normal_ with DINOv2's std 0.02 init). */

@@ -7,7 +7,7 @@ import { argmaxRows, b64ToF32, f32ToB64, type Classifier, type FitOptions, type 
 const BLOCK_BYTES = 64 * 1024 * 1024;
 
 /** L2-normalised copy of the rows (zero rows stay zero). */
-function normalizeRows(X: Matrix): Float32Array {
+export function normalizeRows(X: Matrix): Float32Array {
   const out = new Float32Array(X.data.length);
   for (let i = 0; i < X.rows; i++) {
     const o = i * X.cols;

@@ -6,7 +6,7 @@ import { UMAP } from 'umap-js';
 import { nowIso, type Db } from '../db/database';
 import { LabError, throwIfAborted } from '../errors';
 import { loadSetMatrix } from '../embeddings/queries';
-import { mulberry32 } from '../datasets/prng';
+import { mulberry32 } from '../prng';
 
 export interface MapPoint {
   x: number;

@@ -9,9 +9,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import { getBackbone } from '../backbones/registry';
-import { matrix, type Matrix } from '../classifiers/types';
+import { normalizeRows } from '../classifiers/knn';
+import { matrix } from '../classifiers/types';
 import { f32ToBlob, nowIso, type Db } from '../db/database';
-import { mulberry32 } from '../datasets/prng';
+import { mulberry32 } from '../prng';
 import { createEmbedder, type ProviderChoice } from '../embeddings/engine';
 import { loadSetMatrix } from '../embeddings/queries';
 import { LabError, throwIfAborted } from '../errors';
@@ -33,18 +34,6 @@ export interface ProbeImage {
 
 export interface ProbeOutcome {
   probeIds: number[];
-}
-
-function normalizeRows(m: Matrix): Float32Array {
-  const out = new Float32Array(m.data.length);
-  for (let i = 0; i < m.rows; i++) {
-    let s = 0;
-    const o = i * m.cols;
-    for (let j = 0; j < m.cols; j++) s += m.data[o + j]! * m.data[o + j]!;
-    const inv = s > 0 ? 1 / Math.sqrt(s) : 0;
-    for (let j = 0; j < m.cols; j++) out[o + j] = m.data[o + j]! * inv;
-  }
-  return out;
 }
 
 /** Top-k cosine similarities of one normalised query against normalised rows. */
