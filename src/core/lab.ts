@@ -118,9 +118,8 @@ export class Lab {
 
 function createHandlers(lab: Lab): Handlers {
   const db = lab.db;
-  const models = modelsDir(lab.dataDir);
   const storeUpload = (name: string, dataBase64: string, sub: string): { path: string; bytes: number } => {
-    const safe = path.basename(name).replace(/[^\w.\-]+/g, '_').slice(-120) || 'upload';
+    const safe = path.basename(name).replace(/[^\w.-]+/g, '_').slice(-120) || 'upload';
     const dir = path.join(lab.dataDir, sub, crypto.randomUUID());
     fs.mkdirSync(dir, { recursive: true });
     const bytes = Buffer.from(dataBase64, 'base64');
