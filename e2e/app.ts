@@ -56,3 +56,15 @@ export async function shot(page: Page, name: string): Promise<void> {
   fs.mkdirSync(artifacts, { recursive: true });
   await page.screenshot({ path: path.join(artifacts, `${name}.png`), fullPage: true });
 }
+
+/**
+ * shot() for the app's layout, whose navigation and status bar stick to the window: the window is made as
+ * tall as the page first, so the full-page image shows them where a person sees them.
+ */
+export async function fullShot(page: Page, name: string): Promise<void> {
+  const vp = page.viewportSize() ?? { width: 1280, height: 800 };
+  const height = await page.evaluate(() => Math.ceil(document.documentElement.scrollHeight));
+  await page.setViewportSize({ width: vp.width, height: Math.max(vp.height, Math.min(height, 6000)) });
+  await shot(page, name);
+  await page.setViewportSize(vp);
+}

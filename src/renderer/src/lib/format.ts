@@ -18,12 +18,13 @@ export function rate(x: number | null | undefined, unit = '/s'): string {
   return `${x >= 100 ? Math.round(x).toLocaleString('en-US') : x.toFixed(1)} ${unit}`;
 }
 
+/** Sizes in decimal units (1 MB = 10^6 bytes), as model hubs and download pages state them. */
 export function bytes(n: number | null | undefined): string {
   if (n === null || n === undefined) return '–';
-  if (n < 1024) return `${n} B`;
-  if (n < 1024 ** 2) return `${(n / 1024).toFixed(1)} KB`;
-  if (n < 1024 ** 3) return `${(n / 1024 ** 2).toFixed(1)} MB`;
-  return `${(n / 1024 ** 3).toFixed(2)} GB`;
+  if (n < 1e3) return `${n} B`;
+  if (n < 1e6) return `${(n / 1e3).toFixed(1)} kB`;
+  if (n < 1e9) return `${(n / 1e6).toFixed(1)} MB`;
+  return `${(n / 1e9).toFixed(2)} GB`;
 }
 
 export function int(n: number | null | undefined): string {

@@ -6,6 +6,7 @@ export const pages = [
   { id: 'train', title: 'Train' },
   { id: 'compare', title: 'Compare' },
   { id: 'try', title: 'Try an image' },
+  { id: 'map', title: 'Embedding map' },
 ] as const;
 
 export type PageId = (typeof pages)[number]['id'];

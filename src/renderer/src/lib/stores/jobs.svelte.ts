@@ -1,7 +1,9 @@
 import type { EventPayload, Job } from '../../../../shared/contract';
+import { latestOnly } from '../latest';
 import { client } from '../transport';
 
 type Progress = EventPayload<'job.progress'>;
+const FINAL: readonly Job['status'][] = ['done', 'failed', 'cancelled', 'interrupted'];
 
 /** Jobs for the drawer: the list from the engine, kept live by job events. */
 class JobsStore {
@@ -10,6 +12,7 @@ class JobsStore {
   error = $state<string | null>(null);
   open = $state(false);
   private listeners = new Set<(job: Job) => void>();
+  private guard = latestOnly();
 
   constructor() {
     client.on('job.progress', (p) => {
@@ -31,6 +34,51 @@ class JobsStore {
     return this.jobs.filter((j) => j.status === 'queued' || j.status === 'running');
   }
 
+  /** Running or queued jobs of some kinds (a page shows the progress of its own kinds of work). */
+  activeOf(...kinds: Job['kind'][]): Job[] {
+    return this.active.filter((j) => kinds.includes(j.kind));
+  }
+
+  /** Running or queued jobs of some kinds, then the given recent jobs once they ended (so their outcome stays visible). */
+  shown(kinds: Job['kind'][], recent: (string | null)[]): Job[] {
+    const list = this.activeOf(...kinds);
+    for (const id of recent) {
+      const j = this.find(id);
+      if (j && !list.includes(j)) list.push(j);
+    }
+    return list;
+  }
+
+  /** A job known to the drawer, by id. */
+  find(id: string | null | undefined): Job | undefined {
+    return id ? this.jobs.find((j) => j.id === id) : undefined;
+  }
+
+  /** Resolves with the job once it has reached a final status (done, failed, cancelled, interrupted). */
+  waitFor(id: string): Promise<Job> {
+    return new Promise((resolve) => {
+      let settled = false;
+      const off = this.onSettled((j) => {
+        if (j.id === id && !settled) {
+          settled = true;
+          off();
+          resolve(j);
+        }
+      });
+      // It may have finished before we started listening.
+      void client
+        .call('jobs.get', { id })
+        .then((j) => {
+          if (!settled && FINAL.includes(j.status)) {
+            settled = true;
+            off();
+            resolve(j);
+          }
+        })
+        .catch(() => undefined);
+    });
+  }
+
   /** Calls `fn` whenever a job reaches a final status (pages refresh their lists). */
   onSettled(fn: (job: Job) => void): () => void {
     this.listeners.add(fn);
@@ -39,7 +87,10 @@ class JobsStore {
 
   async refresh(): Promise<void> {
     try {
-      this.jobs = await client.call('jobs.list', { limit: 50 });
+      const ok = this.guard();
+      const jobs = await client.call('jobs.list', { limit: 50 });
+      if (!ok()) return;
+      this.jobs = jobs;
       this.error = null;
     } catch (err) {
       this.error = (err as Error).message;
@@ -47,15 +98,18 @@ class JobsStore {
   }
 
   private async settle(id: string): Promise<void> {
-    await this.refresh();
-    const j = this.jobs.find((x) => x.id === id);
-    if (j) for (const fn of this.listeners) fn(j);
+    // The listeners get the job as the engine has it now, not as a possibly older list had it.
+    const [j] = await Promise.all([client.call('jobs.get', { id }).catch(() => undefined), this.refresh()]);
+    if (j) for (const fn of [...this.listeners]) fn(j);
   }
 
-  /** Adds a job that a page started, and opens the drawer so its progress is visible. */
-  track(job: Job): void {
+  /**
+   * Adds a job that a page started. The drawer opens so its progress is visible, unless the page shows the
+   * progress itself (`open = false`): then the drawer would only hide the page.
+   */
+  track(job: Job, open = true): void {
     if (!this.jobs.some((j) => j.id === job.id)) this.jobs = [job, ...this.jobs];
-    this.open = true;
+    if (open) this.open = true;
   }
 
   async startSelftest(): Promise<void> {

@@ -1,0 +1,17 @@
+// Tableau 10: distinguishable in light and dark themes; classes past ten get evenly spaced hues.
+const TEN = ['#4e79a7', '#f28e2b', '#e15759', '#76b7b2', '#59a14f', '#edc948', '#b07aa1', '#ff9da7', '#9c755f', '#bab0ac'];
+
+/** A stable colour for class or series i. */
+export function color(i: number, n = 10): string {
+  if (n <= 10) return TEN[i % 10]!;
+  return `hsl(${Math.round((i * 360) / n)} 65% 55%)`;
+}
+
+/** The colour with an alpha channel (hex or hsl input). */
+export function alpha(c: string, a: number): string {
+  if (c.startsWith('#')) {
+    const n = parseInt(c.slice(1), 16);
+    return `rgba(${(n >> 16) & 255}, ${(n >> 8) & 255}, ${n & 255}, ${a})`;
+  }
+  return c.replace(')', ` / ${a})`);
+}

@@ -1,0 +1,76 @@
+import type { ProbeResult } from '../../../../shared/contract';
+import { errMsg } from '../errors';
+import { toBase64 } from '../files';
+import { latestOnly } from '../latest';
+import { client } from '../transport';
+import { jobsStore } from './jobs.svelte';
+
+/** Images can be at most this large (the contract's limit on the base64 text is 30 MB). */
+export const MAX_IMAGE_BYTES = 22_000_000;
+
+/** Try an image: images sent to a set's runs, and every image tried on it before. */
+class ProbeStore {
+  setId = $state<number | null>(null);
+  list = $state<ProbeResult[]>([]);
+  loaded = $state(false);
+  error = $state<string | null>(null);
+  sendError = $state<string | null>(null);
+  sending = $state(false);
+  jobId = $state<string | null>(null);
+  private guard = latestOnly();
+
+  constructor() {
+    jobsStore.onSettled((j) => {
+      if (j.kind !== 'probe' || this.setId === null) return;
+      if (j.id === this.jobId && j.status !== 'done') this.sendError = j.error ?? `The job ended as ${j.status}.`;
+      void this.load(this.setId);
+    });
+  }
+
+  async load(setId: number): Promise<void> {
+    if (this.setId !== setId) {
+      this.list = [];
+      this.loaded = false;
+    }
+    this.setId = setId;
+    try {
+      const ok = this.guard();
+      const list = await client.call('probes.list', { setId });
+      if (!ok()) return;
+      this.list = list;
+      this.error = null;
+    } catch (err) {
+      this.error = errMsg(err);
+    } finally {
+      this.loaded = true;
+    }
+  }
+
+  async send(setId: number, files: File[]): Promise<void> {
+    this.sendError = null;
+    const images = files.filter((f) => f.type.startsWith('image/') || /\.(jpe?g|png|webp|gif|bmp|tiff?|avif)$/i.test(f.name));
+    if (!images.length) {
+      this.sendError = 'None of these files is an image (JPEG, PNG, WebP, GIF, BMP, TIFF, AVIF).';
+      return;
+    }
+    const tooBig = images.find((f) => f.size > MAX_IMAGE_BYTES);
+    if (tooBig) {
+      this.sendError = `${tooBig.name} is larger than ${Math.round(MAX_IMAGE_BYTES / 1e6)} MB; use a smaller image.`;
+      return;
+    }
+    this.sending = true;
+    try {
+      const payload = await Promise.all(images.slice(0, 16).map(async (f, i) => ({ name: f.name || `pasted-${i + 1}.png`, dataBase64: await toBase64(f) })));
+      const job = await client.call('probe.start', { setId, images: payload });
+      jobsStore.track(job, false);
+      this.jobId = job.id;
+      if (images.length > 16) this.sendError = `Only the first 16 of ${images.length} images were sent; drop the rest afterwards.`;
+    } catch (err) {
+      this.sendError = errMsg(err);
+    } finally {
+      this.sending = false;
+    }
+  }
+}
+
+export const probeStore = new ProbeStore();

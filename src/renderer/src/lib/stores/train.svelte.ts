@@ -1,0 +1,139 @@
+import type { ClassifierKind } from '../../../../shared/classifier-params';
+import type { Run } from '../../../../shared/contract';
+import { errMsg } from '../errors';
+import { latestOnly } from '../latest';
+import { client } from '../transport';
+import { jobsStore } from './jobs.svelte';
+
+/** One epoch's logs (loss, accuracy, val_loss, val_accuracy, ...). */
+export type EpochLog = Record<string, number | undefined>;
+
+/** Training: runs of one set, starting and cancelling them, and their epoch logs as they arrive. */
+class TrainStore {
+  setId = $state<number | null>(null);
+  runs = $state<Run[]>([]);
+  error = $state<string | null>(null);
+  epochs = $state<Record<number, EpochLog[]>>({});
+  startErrors = $state<Partial<Record<ClassifierKind, string>>>({});
+  starting = $state<Partial<Record<ClassifierKind, boolean>>>({});
+  /** The run whose curves are shown. */
+  focus = $state<number | null>(null);
+  runErrors = $state<Record<number, string>>({});
+  /** Ticks every second while something trains, for elapsed times. */
+  now = $state(Date.now());
+  private timer: ReturnType<typeof setInterval> | null = null;
+  private guard = latestOnly();
+
+  constructor() {
+    client.on('training.epoch', (p) => {
+      const list = (this.epochs[p.runId] ??= []);
+      const log: EpochLog = { ...p.logs, epoch: p.epoch };
+      const at = list.findIndex((e) => e.epoch === p.epoch);
+      if (at >= 0) list[at] = log;
+      else list.push(log);
+      if (!this.runs.some((r) => r.id === p.runId)) void this.refresh();
+      if (this.focus === null) this.focus = p.runId;
+    });
+    client.on('job.started', (p) => {
+      if (p.kind === 'train') void this.refresh();
+    });
+    jobsStore.onSettled((j) => {
+      if (j.kind === 'train' || j.kind === 'experiment') void this.refresh();
+    });
+  }
+
+  get active(): Run[] {
+    return this.runs.filter((r) => r.status === 'queued' || r.status === 'running');
+  }
+
+  async load(setId: number): Promise<void> {
+    if (this.setId !== setId) {
+      this.setId = setId;
+      this.runs = [];
+      this.focus = null;
+    }
+    await this.refresh();
+    if (this.focus === null && this.runs.length) this.show(this.runs[0]!.id);
+  }
+
+  async refresh(): Promise<void> {
+    if (this.setId === null) return;
+    try {
+      const ok = this.guard();
+      const runs = await client.call('runs.list', { setId: this.setId });
+      if (!ok()) return;
+      this.runs = runs;
+      this.error = null;
+    } catch (err) {
+      this.error = errMsg(err);
+    }
+    this.tick();
+  }
+
+  private tick(): void {
+    if (this.active.length && !this.timer) {
+      this.timer = setInterval(() => {
+        this.now = Date.now();
+        if (!this.active.length && this.timer) {
+          clearInterval(this.timer);
+          this.timer = null;
+        }
+      }, 1000);
+    }
+  }
+
+  async start(kind: ClassifierKind, params: Record<string, unknown>, seed: number): Promise<boolean> {
+    if (this.setId === null) return false;
+    this.starting[kind] = true;
+    delete this.startErrors[kind];
+    try {
+      const job = await client.call('runs.start', { setId: this.setId, kind, params, seed });
+      jobsStore.track(job, false);
+      await this.refresh();
+      const run = this.runs.find((r) => r.job_id === job.id);
+      if (run) this.focus = run.id;
+      return true;
+    } catch (err) {
+      this.startErrors[kind] = errMsg(err);
+      return false;
+    } finally {
+      this.starting[kind] = false;
+    }
+  }
+
+  async cancel(run: Run): Promise<void> {
+    if (!run.job_id) return;
+    try {
+      await client.call('jobs.cancel', { id: run.job_id });
+      delete this.runErrors[run.id];
+      await this.refresh();
+    } catch (err) {
+      this.runErrors[run.id] = errMsg(err);
+    }
+  }
+
+  async remove(run: Run): Promise<void> {
+    try {
+      await client.call('runs.delete', { id: run.id });
+      if (this.focus === run.id) this.focus = null;
+      await this.refresh();
+    } catch (err) {
+      this.runErrors[run.id] = errMsg(err);
+    }
+  }
+
+  /** Shows a run's curves, loading its stored epochs when they did not arrive live. */
+  async show(runId: number): Promise<void> {
+    this.focus = runId;
+    const r = this.runs.find((x) => x.id === runId);
+    if (this.epochs[runId]?.length && r?.status !== 'done') return;
+    try {
+      const d = await client.call('runs.get', { id: runId });
+      if (d.epochs.length || !this.epochs[runId]) this.epochs[runId] = d.epochs;
+    } catch (err) {
+      this.runErrors[runId] = errMsg(err);
+    }
+  }
+}
+
+export const trainStore = new TrainStore();
