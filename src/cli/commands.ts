@@ -138,7 +138,7 @@ export const domainCommands: Record<string, Command> = {
         return 0;
       }
       const list = await lab.call('backbones.list', {});
-      c.io.out(c.json ? JSON.stringify(list, null, 2) : table(list.map((b) => ({ id: b.id, name: b.name, kind: b.kind, dim: b.dim, precision: b.precision, mb: b.sizeBytes ? (b.sizeBytes / 2 ** 20).toFixed(1) : '-', sha256: b.sha256?.slice(0, 12) ?? '-' }))));
+      c.io.out(c.json ? JSON.stringify(list, null, 2) : table(list.map((b) => ({ id: b.id, name: b.name, kind: b.kind, dim: b.dim, precision: b.precision, mb: b.sizeBytes ? (b.sizeBytes / 1e6).toFixed(1) : '-', sha256: b.sha256?.slice(0, 12) ?? '-' }))));
       return 0;
     },
   },

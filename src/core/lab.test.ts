@@ -110,6 +110,19 @@ describe('jobs in a separate process', () => {
     expect(end.error).toBe('Self-test failed on purpose at step 2.');
   });
 
+  it('a second engine on the same file (the CLI while the app runs) leaves the live host\'s jobs alone', async () => {
+    const { lab, dir } = await newLab();
+    const job = await lab.call('selftest.start', { steps: 100, stepMs: 50 });
+    while (!lab.jobs.pidOf(job.id)) await new Promise((r) => setTimeout(r, 20));
+    const other = new Lab({ host: 'cli', dbPath: lab.dbPath, dataDir: dir });
+    const seen = other.jobs.get(job.id);
+    await other.close();
+    expect(seen.status).toBe('running');
+    expect(lab.jobs.get(job.id).status).toBe('running');
+    lab.jobs.cancel(job.id);
+    expect((await lab.jobs.wait(job.id)).status).toBe('cancelled');
+  });
+
   it('marks jobs left running by a dead host as interrupted on the next start', async () => {
     const t = tempDir();
     cleanups.push(t.cleanup);

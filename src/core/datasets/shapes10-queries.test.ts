@@ -20,7 +20,7 @@ afterAll(() => {
 });
 
 describe('Shapes-10', () => {
-  it('is deterministic, balanced, and not trivially separable by mean colour', () => {
+  it('is deterministic, balanced, learnable from pixels but not trivially', () => {
     const a = generateShapes10(500, 100);
     const b = generateShapes10(500, 100);
     expect(a.fingerprint).toBe(b.fingerprint);
@@ -32,7 +32,7 @@ describe('Shapes-10', () => {
     expect(a.train.pixels.length).toBe(500 * 3072);
     // Train and test are different draws.
     expect(Buffer.compare(Buffer.from(a.train.pixels.subarray(0, 3072)), Buffer.from(a.test.pixels.subarray(0, 3072)))).not.toBe(0);
-    // Colours and positions vary per image, so raw-pixel class centroids must not solve it.
+    // Colours and positions vary per image: raw-pixel class centroids beat chance (10 %) but do not solve it.
     const dim = 3072;
     const cent = Array.from({ length: 10 }, () => new Float64Array(dim));
     for (let i = 0; i < 500; i++) {
@@ -50,6 +50,7 @@ describe('Shapes-10', () => {
       }
       if (best === a.test.labels[i]) correct++;
     }
+    expect(correct).toBeGreaterThan(15);
     expect(correct).toBeLessThan(90);
   });
 

@@ -75,16 +75,18 @@ function generateSplit(count: number, seed: number): ShapesSplit {
   for (let n = 0; n < count; n++) {
     const label = n % 10;
     labels[n] = label;
-    const bg = [int(0, 255), int(0, 255), int(0, 255)];
-    let fg: number[];
-    // Keep the shape visible: foreground differs from background by a clear margin.
-    do fg = [int(0, 255), int(0, 255), int(0, 255)];
-    while (Math.abs(fg[0]! - bg[0]!) + Math.abs(fg[1]! - bg[1]!) + Math.abs(fg[2]! - bg[2]!) < 150);
-    const r = int(6, 11);
-    const cx = int(r, S - 1 - r);
-    const cy = int(r, S - 1 - r);
+    // A light shape on a dark ground (or the reverse), random hues: the class lives in the shape and its
+    // texture, not in the colours, and a pixel-level model can still find some of it.
+    const dark = [int(0, 90), int(0, 90), int(0, 90)];
+    const light = [int(150, 255), int(150, 255), int(150, 255)];
+    const invert = rand() < 0.25;
+    const bg = invert ? light : dark;
+    const fg = invert ? dark : light;
+    const r = int(7, 11);
+    const cx = int(Math.max(r, 10), Math.min(S - 1 - r, 21));
+    const cy = int(Math.max(r, 10), Math.min(S - 1 - r, 21));
     const inside = shapeTest(label, cx + rand() - 0.5, cy + rand() - 0.5, r, int(2, 4), int(0, 5));
-    const noise = int(4, 28);
+    const noise = int(4, 20);
     const o = n * S * S * 3;
     for (let y = 0; y < S; y++) {
       for (let x = 0; x < S; x++) {

@@ -170,4 +170,14 @@ CREATE TABLE maps (
 );
 `,
   },
+  {
+    version: 3,
+    name: 'job owners and heartbeats',
+    // A job belongs to the host process that runs it; that host refreshes heartbeat_at while it lives, so
+    // another host (a CLI call on the same file) can tell a live job from one whose host died.
+    sql: `
+ALTER TABLE jobs ADD COLUMN owner_pid INTEGER;
+ALTER TABLE jobs ADD COLUMN heartbeat_at INTEGER;
+`,
+  },
 ];

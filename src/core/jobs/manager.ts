@@ -58,6 +58,20 @@ export interface JobManagerOptions {
   concurrency?: number;
 }
 
+const HEARTBEAT_MS = 2000;
+/** A heartbeat older than this means the owning host is gone (or frozen for longer than any job step should take). */
+const HEARTBEAT_STALE_MS = 15_000;
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: the process exists but belongs to someone else.
+    return (err as { code?: string }).code === 'EPERM';
+  }
+}
+
 /** Finds the job-process entry: the .ts source under tsx (tests, dev), else the bundled runner.js. */
 export function resolveRunner(): { file: string; execArgv: string[] } {
   const here = fileURLToPath(import.meta.url);
@@ -103,18 +117,32 @@ export class JobManager {
   private readonly running = new Map<string, Running>();
   private readonly queue: string[] = [];
   private closed = false;
+  private heartbeat: NodeJS.Timeout | null = null;
 
   constructor(private readonly opts: JobManagerOptions) {
     labelHooks = opts.hooks ?? {};
   }
 
-  /** Marks jobs left queued/running by a previous host as interrupted, and lets each kind clean up. */
+  /**
+   * Marks jobs whose host died as interrupted, and lets each kind clean up. A job whose host is still
+   * alive (another DINO Lab on the same database: the app while the CLI runs) is left alone: its host
+   * process exists and its heartbeat is fresh.
+   */
   recover(): number {
-    const rows = this.opts.db.prepare(`SELECT * FROM jobs WHERE status IN ('queued','running')`).all() as JobRow[];
-    // A job process whose host died exits on its own ('disconnect'); its pid may since belong to
-    // another program, so it is never signalled from here.
-    for (const r of rows) this.interrupt(r, 'DINO Lab stopped while this job ran; start it again to resume.');
-    return rows.length;
+    const rows = this.opts.db.prepare(`SELECT * FROM jobs WHERE status IN ('queued','running')`).all() as (JobRow & {
+      owner_pid: number | null;
+      heartbeat_at: number | null;
+    })[];
+    let n = 0;
+    for (const r of rows) {
+      const fresh = r.heartbeat_at !== null && Date.now() - r.heartbeat_at < HEARTBEAT_STALE_MS;
+      if (r.owner_pid !== null && fresh && pidAlive(r.owner_pid)) continue;
+      // A job process whose host died exits on its own ('disconnect'); its pid may since belong to
+      // another program, so it is never signalled from here.
+      this.interrupt(r, 'DINO Lab stopped while this job ran; start it again to resume.');
+      n++;
+    }
+    return n;
   }
 
   start(kind: JobKind, params: unknown): Job {
@@ -132,8 +160,9 @@ export class JobManager {
     }
     const id = crypto.randomUUID();
     this.opts.db
-      .prepare(`INSERT INTO jobs (id, kind, params, status, created_at) VALUES (?, ?, ?, 'queued', ?)`)
-      .run(id, kind, JSON.stringify(params ?? {}), nowIso());
+      .prepare(`INSERT INTO jobs (id, kind, params, status, created_at, owner_pid, heartbeat_at) VALUES (?, ?, ?, 'queued', ?, ?, ?)`)
+      .run(id, kind, JSON.stringify(params ?? {}), nowIso(), process.pid, Date.now());
+    this.startHeartbeat();
     this.queue.push(id);
     this.pump();
     return this.get(id);
@@ -184,8 +213,30 @@ export class JobManager {
     return this.running.get(id)?.child.pid ?? null;
   }
 
+  /** While this host has queued or running jobs, it says so every few seconds (see recover()). */
+  private startHeartbeat(): void {
+    if (this.heartbeat) return;
+    this.heartbeat = setInterval(() => {
+      try {
+        const r = this.opts.db
+          .prepare(`UPDATE jobs SET heartbeat_at = ? WHERE owner_pid = ? AND status IN ('queued','running')`)
+          .run(Date.now(), process.pid);
+        if (r.changes === 0 && !this.running.size && !this.queue.length) this.stopHeartbeat();
+      } catch {
+        /* the database is closing */
+      }
+    }, HEARTBEAT_MS);
+    this.heartbeat.unref();
+  }
+
+  private stopHeartbeat(): void {
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.heartbeat = null;
+  }
+
   async close(): Promise<void> {
     this.closed = true;
+    this.stopHeartbeat();
     for (const id of this.queue.splice(0)) this.finish(id, 'cancelled', null, 'DINO Lab closed before it started.');
     const waits: Promise<void>[] = [];
     for (const [, run] of this.running) {

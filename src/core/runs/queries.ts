@@ -161,7 +161,9 @@ export function exportRun(db: Db, runId: number, dir: string): { metricsFile: st
 export function markInterruptedRuns(db: Db): number {
   return db
     .prepare(
-      "UPDATE runs SET status = 'interrupted', error = 'The process running this training stopped before it finished; start the run again.', finished_at = ? WHERE status = 'running'",
+      // Only runs whose job is no longer live: another DINO Lab on the same file may be training right now.
+      `UPDATE runs SET status = 'interrupted', error = 'The process running this training stopped before it finished; start the run again.', finished_at = ?
+       WHERE status IN ('queued','running') AND (job_id IS NULL OR job_id NOT IN (SELECT id FROM jobs WHERE status IN ('queued','running')))`,
     )
     .run(nowIso()).changes;
 }
