@@ -40,15 +40,20 @@ export async function startWebApp(): Promise<WebApp> {
     url,
     dir,
     dbPath,
-    cliJson<T>(...args: string[]): T {
-      const out = execFileSync(process.execPath, [cli, '--db', dbPath, ...args, '--json'], { encoding: 'utf8', env: { ...process.env, DINOLAB_DATA_DIR: dir } });
-      return JSON.parse(out) as T;
-    },
+    cliJson: cliJsonFor(dbPath, dir),
     async stop() {
       child.kill('SIGTERM');
       await new Promise((r) => child.once('exit', r));
       fs.rmSync(dir, { recursive: true, force: true });
     },
+  };
+}
+
+/** `dinolab --db dbPath ...args --json`, parsed: the CLI on the database an app under test uses. */
+export function cliJsonFor(dbPath: string, dataDir: string): <T = unknown>(...args: string[]) => T {
+  return <T,>(...args: string[]): T => {
+    const out = execFileSync(process.execPath, [cli, '--db', dbPath, ...args, '--json'], { encoding: 'utf8', env: { ...process.env, DINOLAB_DATA_DIR: dataDir } });
+    return JSON.parse(out) as T;
   };
 }
 
@@ -64,7 +69,11 @@ export async function shot(page: Page, name: string): Promise<void> {
 export async function fullShot(page: Page, name: string): Promise<void> {
   const vp = page.viewportSize() ?? { width: 1280, height: 800 };
   const height = await page.evaluate(() => Math.ceil(document.documentElement.scrollHeight));
-  await page.setViewportSize({ width: vp.width, height: Math.max(vp.height, Math.min(height, 6000)) });
+  try {
+    await page.setViewportSize({ width: vp.width, height: Math.max(vp.height, Math.min(height, 6000)) });
+  } catch {
+    // An Electron window cannot always be resized from here: take the page as it is.
+  }
   await shot(page, name);
-  await page.setViewportSize(vp);
+  await page.setViewportSize(vp).catch(() => undefined);
 }
