@@ -15,6 +15,7 @@ export default defineConfig({
           index: resolve(__dirname, 'src/main/index.ts'),
           engine: resolve(__dirname, 'src/main/engine.ts'),
           runner: resolve(__dirname, 'src/core/jobs/runner.ts'),
+          'svc-solver-thread': resolve(__dirname, 'src/core/classifiers/svc-solver-thread.ts'),
           cli: resolve(__dirname, 'src/cli/index.ts'),
         },
       },

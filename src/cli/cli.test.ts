@@ -2,7 +2,10 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import os from 'node:os';
 import { projectRoot, tempDir } from '../../tests/helpers';
+import { openDatabase } from '../core/db/database';
+import { insertBlobEmbeddingSet } from '../core/runs/test-helpers';
 
 const t = tempDir();
 afterAll(() => t.cleanup());
@@ -33,6 +36,21 @@ describe('dinolab CLI', () => {
     expect(JSON.parse(r.stdout).status).toBe('done');
     const list = JSON.parse(execFileSync(process.execPath, [bin, '--db', db, 'jobs', '--json'], { encoding: 'utf8' }));
     expect(list[0]).toMatchObject({ kind: 'selftest', status: 'done', done: 3, total: 3 });
+  });
+
+  it('trains an SVC from the command line, with the second solver thread in the built app', () => {
+    // Three classes of 3,000 rows: large enough for the parallel path (SVC_TUNING.parallelMinEntries).
+    const db = path.join(t.dir, 'svc.db');
+    const conn = openDatabase(db);
+    const { setId } = insertBlobEmbeddingSet(conn, { numClasses: 3, dim: 32, trainPerClass: 3000, testPerClass: 50, separation: 1 });
+    conn.close();
+    const r = spawnSync(process.execPath, [bin, '--db', db, 'train', '--set', String(setId), '--model', 'svc', '--param', 'probability=false', '--json'], { encoding: 'utf8' });
+    expect(r.stderr).not.toMatch(/Error/);
+    expect(r.status).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.test.accuracy).toBeGreaterThan(0.9);
+    // The worker thread must start from the bundle too (it is its own electron-vite entry).
+    expect(out.backend).toBe(os.availableParallelism() > 1 ? 'js, 2 solver threads' : 'js');
   });
 
   it('explains bad arguments and unknown commands', () => {

@@ -21,6 +21,13 @@ export interface SmoQ {
   readonly QD: Float64Array;
   /** Row i of Q with entries [0, len) valid; stays valid across the next getQ call for another row. */
   getQ(i: number, len: number): Float32Array;
+  /**
+   * Optional, for gradient reconstruction without gathering whole rows (same values, same order):
+   * sum over t < count of w[cols[t]] * Q[i][cols[t]], accumulated in t order.
+   */
+  dotAt?(i: number, cols: Int32Array, count: number, w: Float64Array): number;
+  /** Optional: G[j] += a * Q[i][j] for j in [from, to), in j order. */
+  axpyRange?(i: number, from: number, to: number, a: number, G: Float64Array): void;
   swapIndex(i: number, j: number): void;
 }
 
@@ -47,6 +54,10 @@ export class SmoSolver {
   private readonly Gbar: Float64Array;
   private readonly alpha: Float64Array;
   private readonly status: Uint8Array;
+  /** 1 when i is in I_up (alpha_i may move in the direction y_i): y=+1 below C, or y=-1 above 0. */
+  private readonly inUp: Uint8Array;
+  /** 1 when i is in I_low: y=+1 above 0, or y=-1 below C. */
+  private readonly inLow: Uint8Array;
   private readonly p: Float64Array;
   private readonly activeSet: Int32Array;
   private readonly C: number;
@@ -72,6 +83,8 @@ export class SmoSolver {
     this.Gbar = new Float64Array(l);
     this.alpha = new Float64Array(l);
     this.status = new Uint8Array(l).fill(LOWER);
+    this.inUp = new Uint8Array(l);
+    this.inLow = new Uint8Array(l);
     this.p = new Float64Array(l).fill(-1);
     this.activeSet = new Int32Array(l);
     for (let i = 0; i < l; i++) this.activeSet[i] = i;
@@ -80,6 +93,7 @@ export class SmoSolver {
     this.shrinking = opts.shrinking;
     this.maxIter = opts.maxIter >= 0 ? opts.maxIter : Math.max(10_000_000, l > 2147483647 / 100 ? 2147483647 : 100 * l);
     this.counter = Math.min(l, 1000) + 1;
+    for (let i = 0; i < l; i++) this.updateStatus(i);
   }
 
   /** Iterations done so far. */
@@ -220,29 +234,37 @@ export class SmoSolver {
 
   private updateStatus(i: number): void {
     const a = this.alpha[i]!;
-    this.status[i] = a >= this.C ? UPPER : a <= 0 ? LOWER : FREE;
+    const s = a >= this.C ? UPPER : a <= 0 ? LOWER : FREE;
+    this.status[i] = s;
+    const pos = this.y[i] === 1;
+    this.inUp[i] = pos ? +(s !== UPPER) : +(s !== LOWER);
+    this.inLow[i] = pos ? +(s !== LOWER) : +(s !== UPPER);
   }
 
-  /** WSS3; returns true when the maximal violating pair is within eps (optimal). */
+  /**
+   * WSS3; returns true when the maximal violating pair is within eps (optimal). Written over y_t G_t
+   * and the I_up / I_low flags instead of libsvm's four branches: the same values (negations and
+   * sign flips are exact), the same comparisons, hence the same choice.
+   */
   private selectWorkingSet(): boolean {
     const G = this.G;
     const y = this.y;
-    const st = this.status;
+    const up = this.inUp;
+    const low = this.inLow;
     const n = this.activeSize;
     let Gmax = -Infinity;
     let Gmax2 = -Infinity;
     let GmaxIdx = -1;
     let GminIdx = -1;
     let objDiffMin = Infinity;
+    // i = argmax { -y_t G_t | t in I_up }
     for (let t = 0; t < n; t++) {
-      if (y[t] === 1) {
-        if (st[t] !== UPPER && -G[t]! >= Gmax) {
-          Gmax = -G[t]!;
+      if (up[t]) {
+        const v = -y[t]! * G[t]!;
+        if (v >= Gmax) {
+          Gmax = v;
           GmaxIdx = t;
         }
-      } else if (st[t] !== LOWER && G[t]! >= Gmax) {
-        Gmax = G[t]!;
-        GmaxIdx = t;
       }
     }
     const i = GmaxIdx;
@@ -250,31 +272,20 @@ export class SmoSolver {
     if (i !== -1) Qi = this.Q.getQ(i, n);
     const QD = this.Q.QD;
     const QDi = i !== -1 ? QD[i]! : 0;
-    const yi = i !== -1 ? y[i]! : 0;
+    const yi2 = i !== -1 ? 2 * y[i]! : 0;
+    // j = argmin over t in I_low with -y_t G_t < Gmax of -(Gmax + y_t G_t)^2 / quad
     for (let j = 0; j < n; j++) {
-      if (y[j] === 1) {
-        if (st[j] !== LOWER) {
-          const gradDiff = Gmax + G[j]!;
-          if (G[j]! >= Gmax2) Gmax2 = G[j]!;
-          if (gradDiff > 0) {
-            const quad = QDi + QD[j]! - 2 * yi * Qi![j]!;
-            const objDiff = quad > 0 ? -(gradDiff * gradDiff) / quad : -(gradDiff * gradDiff) / TAU;
-            if (objDiff <= objDiffMin) {
-              GminIdx = j;
-              objDiffMin = objDiff;
-            }
-          }
-        }
-      } else if (st[j] !== UPPER) {
-        const gradDiff = Gmax - G[j]!;
-        if (-G[j]! >= Gmax2) Gmax2 = -G[j]!;
-        if (gradDiff > 0) {
-          const quad = QDi + QD[j]! + 2 * yi * Qi![j]!;
-          const objDiff = quad > 0 ? -(gradDiff * gradDiff) / quad : -(gradDiff * gradDiff) / TAU;
-          if (objDiff <= objDiffMin) {
-            GminIdx = j;
-            objDiffMin = objDiff;
-          }
+      if (!low[j]) continue;
+      const yj = y[j]!;
+      const v = yj * G[j]!;
+      if (v >= Gmax2) Gmax2 = v;
+      const gradDiff = Gmax + v;
+      if (gradDiff > 0) {
+        const quad = QDi + QD[j]! - yi2 * yj * Qi![j]!;
+        const objDiff = quad > 0 ? -(gradDiff * gradDiff) / quad : -(gradDiff * gradDiff) / TAU;
+        if (objDiff <= objDiffMin) {
+          GminIdx = j;
+          objDiffMin = objDiff;
         }
       }
     }
@@ -335,6 +346,18 @@ export class SmoSolver {
     for (let j = n; j < l; j++) G[j] = this.Gbar[j]! + this.p[j]!;
     let nrFree = 0;
     for (let j = 0; j < n; j++) if (st[j] === FREE) nrFree++;
+    const Q = this.Q;
+    if (Q.dotAt && Q.axpyRange) {
+      // The same sums in the same order, reading only the entries they use.
+      if (nrFree * l > 2 * n * (l - n)) {
+        const free = new Int32Array(nrFree);
+        for (let j = 0, f = 0; j < n; j++) if (st[j] === FREE) free[f++] = j;
+        for (let i = n; i < l; i++) G[i] += Q.dotAt(i, free, nrFree, alpha);
+      } else {
+        for (let i = 0; i < n; i++) if (st[i] === FREE) Q.axpyRange(i, n, l, alpha[i]!, G);
+      }
+      return;
+    }
     if (nrFree * l > 2 * n * (l - n)) {
       for (let i = n; i < l; i++) {
         const Qi = this.Q.getQ(i, n);
@@ -356,9 +379,9 @@ export class SmoSolver {
     this.Q.swapIndex(i, j);
     swap8(this.y, i, j);
     swapF(this.G, i, j);
-    const s = this.status[i]!;
-    this.status[i] = this.status[j]!;
-    this.status[j] = s;
+    swap8u(this.status, i, j);
+    swap8u(this.inUp, i, j);
+    swap8u(this.inLow, i, j);
     swapF(this.alpha, i, j);
     swapF(this.p, i, j);
     const a = this.activeSet[i]!;
@@ -401,3 +424,10 @@ function swap8(a: Int8Array, i: number, j: number): void {
   a[i] = a[j]!;
   a[j] = t;
 }
+
+function swap8u(a: Uint8Array, i: number, j: number): void {
+  const t = a[i]!;
+  a[i] = a[j]!;
+  a[j] = t;
+}
+

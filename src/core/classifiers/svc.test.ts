@@ -4,7 +4,8 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { LabError } from '../errors';
 import { scaleGamma } from './kernel-rbf';
-import { SVC, type SvcParams } from './svc';
+import { SVC, SVC_TUNING, type SvcParams } from './svc';
+import { SolveWorker } from './svc-worker';
 import type { Matrix } from './types';
 
 // Reference numbers: scikit-learn 1.2.1 SVC() (libsvm), produced by testdata/gen_svc_reference.py
@@ -254,6 +255,33 @@ describe('SVC save/load, progress, cancel and errors', () => {
     await expect(new SVC({ ...DEFAULTS, cacheMb: 1 }, { numClasses: 4, seed: 0 }).fit(train, ytr, { signal: ac2.signal })).rejects.toMatchObject({
       code: 'cancelled',
     });
+  });
+
+  it('solves class pairs in parallel (SMO worker) with results identical to one thread', async () => {
+    const probe = await SolveWorker.start(new Float32Array(new SharedArrayBuffer(16)));
+    expect(probe).not.toBeNull(); // the worker reproduced this thread's solution on its self-test
+    probe?.close();
+    const { train, test, ytr } = loadRef('blobs');
+    const saved = { ...SVC_TUNING };
+    try {
+      SVC_TUNING.threads = 1;
+      const serial = new SVC(DEFAULTS, { numClasses: 4, seed: 5 });
+      await serial.fit(train, ytr);
+      SVC_TUNING.threads = 2;
+      SVC_TUNING.parallelMinEntries = 0;
+      const parallel = new SVC(DEFAULTS, { numClasses: 4, seed: 5 });
+      const calls: string[] = [];
+      await parallel.fit(train, ytr, { onProgress: (_d, _t, phase) => calls.push(phase) });
+      expect(calls.slice(1)).toEqual(['class pair 0/1', 'class pair 0/2', 'class pair 0/3', 'class pair 1/2', 'class pair 1/3', 'class pair 2/3']);
+      expect(parallel.toJSON()).toEqual(serial.toJSON());
+      expect(Array.from((await parallel.predictProba(test)).data)).toEqual(Array.from((await serial.predictProba(test)).data));
+      // Cancel while both threads solve.
+      const ac = new AbortController();
+      setTimeout(() => ac.abort(), 5);
+      await expect(new SVC(DEFAULTS, { numClasses: 4, seed: 0 }).fit(train, ytr, { signal: ac.signal })).rejects.toMatchObject({ code: 'cancelled' });
+    } finally {
+      Object.assign(SVC_TUNING, saved);
+    }
   });
 
   it('rejects bad input with actionable errors', async () => {

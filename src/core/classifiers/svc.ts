@@ -1,11 +1,13 @@
+import os from 'node:os';
 import { LabError, throwIfAborted } from '../errors';
 import type { SvcParams } from '../../shared/classifier-params';
 import { RbfKernel, rbfCross, scaleGamma, squaredNorms } from './kernel-rbf';
-import { SvcQFull } from './kernel-full-q';
-import { rbfBlockOnnx, rbfOnnx } from './kernel-onnx';
+import { layoutValue, SvcQFull, type PairLayout } from './kernel-full-q';
+import { BlockWorker, rbfOnnx, rbfRowsOnnx } from './kernel-onnx';
 import { SvcQ } from './kernel-svc-q';
 import { multiclassProbability, seededRandom, sigmoidPredict, sigmoidTrain } from './smo-platt';
 import { SmoSolver, type BinarySolution, type SmoQ } from './smo-solver';
+import { SolveWorker } from './svc-worker';
 import { b64ToF32, f32ToB64, matrix, type Classifier, type FitOptions, type Matrix, type SavedModel } from './types';
 
 export type { SvcParams };
@@ -20,6 +22,17 @@ const MIN_PROB = 1e-7;
  * about four extra fits per pair, one fold 0.8 of a fit.
  */
 export const PLATT_CV_MAX_ROWS = 5000;
+/**
+ * Multithreading of fit: with two or more cores, pairs whose kernels are precomputed are solved two at
+ * a time (this thread and an SMO worker), once the precomputed pairs hold at least
+ * `parallelMinEntries` kernel values in all (below that, starting the worker costs more than it saves).
+ * Exported so that tests can force the parallel path on small problems.
+ */
+export const SVC_TUNING = {
+  threads: typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length,
+  parallelMinEntries: 1 << 24,
+};
+
 /** SMO iterations between checks of the clock (for yielding to the event loop and cancelling). */
 const STEP_CHUNK = 64;
 /** Yield to the event loop at least this often (ms) so an AbortSignal can fire. */
@@ -48,6 +61,8 @@ interface SvcModel {
  * with WSS3 and shrinking per pair, voting for predict, Platt scaling + pairwise coupling for predictProba.
  */
 export class SVC implements Classifier<SvcParams> {
+  /** How the last fit ran (recorded with the run): the solver's threads. */
+  backendInfo = 'js';
   readonly kind = 'svc';
   readonly params: SvcParams;
   private readonly numClasses: number;
@@ -149,31 +164,73 @@ export class SVC implements Classifier<SvcParams> {
     const probA = this.params.probability ? new Float64Array(nPairs) : null;
     const probB = this.params.probability ? new Float64Array(nPairs) : null;
     const nonzero = new Uint8Array(X.rows);
-    const pairCoef: Float64Array[] = [];
-    let p = 0;
-    onProgress?.(0, nPairs, 'class pairs');
-    for (let i = 0; i < k; i++) {
-      for (let j = i + 1; j < k; j++) {
-        const ri = byClass[classes[i]!]!;
-        const rj = byClass[classes[j]!]!;
-        const rows = Int32Array.from([...ri, ...rj]);
+    const pairCoef: Float64Array[] = new Array<Float64Array>(nPairs);
+    const pairs: [number, number][] = [];
+    for (let i = 0; i < k; i++) for (let j = i + 1; j < k; j++) pairs.push([i, j]);
+    const classRows = Array.from(classes, (c) => Int32Array.from(byClass[c]!));
+    const parallel = SVC_TUNING.threads > 1 && pairEntries(classRows, cacheBytes) >= SVC_TUNING.parallelMinEntries;
+    const kernels = new PairKernels(kernel, classRows, cacheBytes, parallel ? 2 : 1);
+    const done = new Uint8Array(nPairs);
+    let next = 0;
+    let reported = 0;
+    let failed = false;
+    // One lane per thread: each takes the next class pair and does all of its solves (the Platt folds,
+    // then the pair itself) on its thread; progress is reported in pair order.
+    const lane = async (worker: SolveWorker | null): Promise<void> => {
+      while (next < nPairs && !failed) {
+        const p = next++;
+        const [i, j] = pairs[p]!;
+        const ri = classRows[i]!;
+        const rj = classRows[j]!;
+        const rows = new Int32Array(ri.length + rj.length);
+        rows.set(ri);
+        rows.set(rj, ri.length);
         const labels = new Int8Array(rows.length);
         labels.fill(1, 0, ri.length);
         labels.fill(-1, ri.length);
-        const pk = await pairKernel(kernel, rows, cacheBytes);
-        await this.breathe(signal);
-        if (probA && probB) {
-          const ab = await this.binaryProbability(pk, labels, p, signal);
-          probA[p] = ab.A;
-          probB[p] = ab.B;
+        const pk = await kernels.acquire(p, i, j, rows);
+        try {
+          await this.breathe(signal);
+          const exec = pk.layout ? worker : null;
+          if (probA && probB) {
+            const ab = await this.binaryProbability(pk, labels, p, exec, signal);
+            probA[p] = ab.A;
+            probB[p] = ab.B;
+          }
+          const sol = await this.solve(pk, identity(rows.length), labels, exec, signal);
+          rho[p] = sol.rho;
+          pairCoef[p] = sol.coef;
+          for (let t = 0; t < rows.length; t++) if (sol.coef[t] !== 0) nonzero[rows[t]!] = 1;
+        } finally {
+          kernels.release(p);
         }
-        const sol = await this.solve(pk.makeQ(identity(rows.length), labels), signal);
-        rho[p] = sol.rho;
-        pairCoef.push(sol.coef);
-        for (let t = 0; t < rows.length; t++) if (sol.coef[t] !== 0) nonzero[rows[t]!] = 1;
-        p++;
-        onProgress?.(p, nPairs, `class pair ${classes[i]}/${classes[j]}`);
+        done[p] = 1;
+        while (reported < nPairs && done[reported]) {
+          reported++;
+          const [a, b] = pairs[reported - 1]!;
+          onProgress?.(reported, nPairs, `class pair ${classes[a]}/${classes[b]}`);
+        }
       }
+    };
+    onProgress?.(0, nPairs, 'class pairs');
+    let worker: SolveWorker | null = null;
+    try {
+      const K = parallel ? await kernels.allocate() : null;
+      worker = K ? await SolveWorker.start(K) : null;
+      this.backendInfo = worker ? 'js, 2 solver threads' : parallel ? 'js, 1 solver thread (the worker failed its check)' : 'js';
+      const lanes = [lane(null)];
+      if (worker) lanes.push(lane(worker));
+      await Promise.all(
+        lanes.map((l) =>
+          l.catch((e: unknown) => {
+            failed = true;
+            throw e;
+          }),
+        ),
+      );
+    } finally {
+      worker?.close();
+      await kernels.dispose();
     }
 
     // Assemble libsvm's model: SVs grouped by class, sv_coef[(k-1) x total].
@@ -192,7 +249,7 @@ export class SVC implements Classifier<SvcParams> {
     }
     const total = svRows.length;
     const svCoef = new Float32Array(Math.max(0, (k - 1) * total));
-    p = 0;
+    let p = 0;
     for (let i = 0; i < k; i++) {
       for (let j = i + 1; j < k; j++) {
         const coef = pairCoef[p]!;
@@ -384,14 +441,19 @@ export class SVC implements Classifier<SvcParams> {
     return out;
   }
 
-  /** Solves one binary subproblem, yielding to the event loop every YIELD_MS so a cancel can land. */
-  private async solve(Q: SmoQ, signal?: AbortSignal): Promise<BinarySolution> {
-    const solver = new SmoSolver(Q, {
-      C: this.params.C,
-      eps: this.params.tol,
-      shrinking: this.params.shrinking,
-      maxIter: this.params.maxIter,
-    });
+  /**
+   * Solves the binary subproblem of pair rows `sub` (labels ±1): in the worker when given (the pair's
+   * kernel is then precomputed in shared memory), else here, yielding to the event loop every
+   * YIELD_MS so a cancel can land. Both run the same solver on the same values: identical results.
+   */
+  private async solve(pk: PairKernel, sub: Int32Array, labels: Int8Array, worker: SolveWorker | null, signal?: AbortSignal): Promise<BinarySolution> {
+    const opts = { C: this.params.C, eps: this.params.tol, shrinking: this.params.shrinking, maxIter: this.params.maxIter };
+    if (worker && pk.layout) {
+      const sol = await worker.solve(pk.layout, sub, labels, opts, signal);
+      await this.breathe(signal);
+      return sol;
+    }
+    const solver = new SmoSolver(pk.makeQ(sub, labels), opts);
     while (!solver.step(STEP_CHUNK)) await this.breathe(signal);
     await this.breathe(signal);
     return solver.solution();
@@ -415,7 +477,13 @@ export class SVC implements Classifier<SvcParams> {
    * cost only solver time. Otherwise pairs above PLATT_CV_MAX_ROWS rows hold out only the first of
    * the 5 folds and fit the sigmoid on its decision values (one extra fit on 80 % instead of five).
    */
-  private async binaryProbability(pk: PairKernel, labels: Int8Array, pair: number, signal?: AbortSignal): Promise<{ A: number; B: number }> {
+  private async binaryProbability(
+    pk: PairKernel,
+    labels: Int8Array,
+    pair: number,
+    worker: SolveWorker | null,
+    signal?: AbortSignal,
+  ): Promise<{ A: number; B: number }> {
     const l = pk.l;
     const nrFold = 5;
     const rand = seededRandom((this.seed * 1_000_003 + pair * 7919 + 1) >>> 0);
@@ -433,15 +501,19 @@ export class SVC implements Classifier<SvcParams> {
     for (let f = 0; f < folds; f++) {
       const begin = Math.floor((f * l) / nrFold);
       const end = Math.floor(((f + 1) * l) / nrFold);
+      // The fold's training rows in pair order rather than libsvm's shuffled order: the same
+      // subproblem (the order only breaks ties), but kernel rows are then read almost sequentially.
+      const held = new Uint8Array(l);
+      for (let t = begin; t < end; t++) held[perm[t]!] = 1;
       const sub = new Int32Array(l - (end - begin));
       const subLabels = new Int8Array(sub.length);
       let n = 0;
       let pos = 0;
       let neg = 0;
-      for (let t = 0; t < l; t++) {
-        if (t >= begin && t < end) continue;
-        sub[n] = perm[t]!;
-        subLabels[n] = labels[perm[t]!]!;
+      for (let h = 0; h < l; h++) {
+        if (held[h]) continue;
+        sub[n] = h;
+        subLabels[n] = labels[h]!;
         if (subLabels[n]! > 0) pos++;
         else neg++;
         n++;
@@ -451,7 +523,7 @@ export class SVC implements Classifier<SvcParams> {
         dec.fill(pos > 0 ? 1 : neg > 0 ? -1 : 0, begin, end);
         continue;
       }
-      const sol = await this.solve(pk.makeQ(sub, subLabels), signal);
+      const sol = await this.solve(pk, sub, subLabels, worker, signal);
       const svs: number[] = [];
       const coefs: number[] = [];
       for (let t = 0; t < n; t++) {
@@ -473,6 +545,8 @@ interface PairKernel {
   full: boolean;
   /** The Q matrix of the subproblem made of pair rows `sub` with labels `labels`. */
   makeQ(sub: Int32Array, labels: Int8Array): SmoQ;
+  /** Where the precomputed kernel lies (full pairs only): lets the SMO worker read it. */
+  layout?: PairLayout;
   /** h -> sum_s coef_s K(pair row h, pair row sv_s). */
   scorer(sv: Int32Array, coef: Float64Array): (h: number) => number;
 }
@@ -484,35 +558,240 @@ function identity(n: number): Int32Array {
 }
 
 /**
- * Precomputes the pair's whole kernel matrix when it fits the cache budget (onnxruntime's block
- * product when available, else JavaScript); otherwise libsvm's row cache computes rows on demand.
+ * Kernel access per class pair. When a pair's kernel matrix fits the cache budget ((n_a + n_b)^2
+ * floats) it is precomputed from per-class blocks: K(c, c) once per class, shared by the class's k - 1
+ * pairs, and per pair only the cross block K(a, b) and its transpose (written while each chunk is in
+ * cache), read in place through a PairLayout; for ten balanced classes that is 55 blocks of products
+ * instead of 180, and no pair matrix is assembled. The products run in a worker thread (onnxruntime,
+ * one thread) into a SharedArrayBuffer, one pair ahead of the solvers: while pairs are solved, the
+ * blocks of the next pair are computed (cross-block slots: one per solving lane, plus one ahead).
+ * Without the worker they run here, through onnxruntime when present, else in JavaScript. Memory:
+ * sum_c n_c^2 + 2 (lanes + 1) max n_a n_b floats for the whole fit (1.6 GB for 50,000 rows in ten
+ * balanced classes, two lanes), beyond cacheMb, which still decides which pairs are precomputed; if
+ * that exceeds a quarter of the machine's memory, or for pairs too large for the budget, kernel rows
+ * are computed on demand through libsvm's row cache.
  */
-async function pairKernel(kernel: RbfKernel, rows: Int32Array, cacheBytes: number): Promise<PairKernel> {
-  const l = rows.length;
-  if (l * l * 4 <= cacheBytes) {
-    let K = await rbfBlockOnnx(kernel.X, kernel.sq, rows, kernel.gamma);
-    if (!K) {
-      K = new Float32Array(l * l);
-      const sub = matrix(l, kernel.X.cols);
-      rows.forEach((r, i) => sub.data.set(kernel.X.data.subarray(r * sub.cols, (r + 1) * sub.cols), i * sub.cols));
-      const sq = Float64Array.from(rows, (r) => kernel.sq[r]!);
-      rbfCross(sub, sq, sub, sq, kernel.gamma, K);
+class PairKernels {
+  private K: Float32Array | null = null;
+  private worker: BlockWorker | null = null;
+  private disposed = false;
+  private readonly classOff: Float64Array;
+  private readonly classReq: (Promise<void> | null)[];
+  /** Pair index (fit order) -> index among the precomputed pairs; precomputed pairs in order. */
+  private readonly orderIndex = new Map<number, number>();
+  private readonly order: number[] = [];
+  private readonly pairOf: [number, number][] = [];
+  /** Cross-block slots: free ones, and the slot and request of each requested precomputed pair. */
+  private readonly freeSlots: number[] = [];
+  private readonly slotOf = new Map<number, number>();
+  private readonly crossReq = new Map<number, Promise<void>>();
+  private nextPrefetch = 0;
+  private readonly total: number;
+  private readonly cross: number;
+  private readonly crossBase: number;
+  private onnx = true;
+
+  constructor(
+    private readonly kernel: RbfKernel,
+    /** Training rows of each present class, in class order. */
+    private readonly classRows: Int32Array[],
+    private readonly cacheBytes: number,
+    /** Pairs being solved at once; one more slot holds the pair computed ahead. */
+    private readonly lanes: number,
+  ) {
+    const k = classRows.length;
+    this.classOff = new Float64Array(k).fill(-1);
+    this.classReq = new Array<Promise<void> | null>(k).fill(null);
+    let off = 0;
+    let cross = 0;
+    let p = 0;
+    for (let i = 0; i < k; i++) {
+      for (let j = i + 1; j < k; j++, p++) {
+        if (!pairFits(classRows, i, j, cacheBytes)) continue;
+        this.orderIndex.set(p, this.order.length);
+        this.order.push(p);
+        this.pairOf.push([i, j]);
+        for (const c of [i, j]) {
+          if (this.classOff[c]! >= 0) continue;
+          this.classOff[c] = off;
+          off += classRows[c]!.length ** 2;
+        }
+        cross = Math.max(cross, classRows[i]!.length * classRows[j]!.length);
+      }
     }
-    const Kf = K;
-    return {
-      l,
-      full: true,
-      makeQ: (sub, labels) => new SvcQFull(Kf, l, sub, labels),
-      scorer: (sv, coef) => (h) => {
-        let s = 0;
-        const o = h * l;
-        for (let u = 0; u < sv.length; u++) s += coef[u]! * Kf[o + sv[u]!]!;
-        return s;
-      },
-    };
+    const slots = Math.min(lanes + 1, this.order.length);
+    for (let s = 0; s < slots; s++) this.freeSlots.push(s);
+    this.crossBase = off;
+    this.cross = cross;
+    // Each slot holds a cross block and its transpose.
+    this.total = off + 2 * slots * cross;
   }
+
+  /** Allocates the shared blocks array and starts the product worker; null when no pair is precomputed. */
+  async allocate(): Promise<Float32Array | null> {
+    if (this.K) return this.K;
+    // Offsets are int32; and the blocks may take at most a quarter of the machine's memory.
+    if (this.order.length === 0 || this.total > 0x7fffffff || this.total * 4 > os.totalmem() / 4) return null;
+    let K: Float32Array;
+    try {
+      K = new Float32Array(new SharedArrayBuffer(this.total * 4));
+    } catch {
+      try {
+        K = new Float32Array(this.total);
+      } catch {
+        return null; // out of memory: rows on demand instead
+      }
+    }
+    this.K = K;
+    // With one lane the products run here, in between the solves: no thread to gain.
+    if (this.lanes > 1) this.worker = await BlockWorker.start(this.kernel.X, this.kernel.sq, this.kernel.gamma, K);
+    return K;
+  }
+
+  /**
+   * Kernel access for pair p = classes (i, j), whose rows (class i's, then class j's) are `rows`;
+   * release(p) once its solves are done. Pairs are acquired in increasing order.
+   */
+  async acquire(p: number, i: number, j: number, rows: Int32Array): Promise<PairKernel> {
+    const idx = this.orderIndex.get(p);
+    if (idx === undefined || !(await this.allocate())) return onDemandKernel(this.kernel, rows, this.cacheBytes);
+    const K = this.K!;
+    const here = this.request(idx);
+    // Compute the next precomputed pair ahead while this one is solved (needs a free slot).
+    if (this.worker && this.nextPrefetch < this.order.length && this.freeSlots.length > 0) void this.request(this.nextPrefetch);
+    await here;
+    const ri = this.classRows[i]!;
+    const rj = this.classRows[j]!;
+    const ni = ri.length;
+    const nj = rj.length;
+    const l = ni + nj;
+    const { off, offT } = this.slotOffsets(this.slotOf.get(idx)!);
+    const rowL = new Int32Array(l);
+    const rowR = new Int32Array(l);
+    for (let r = 0; r < ni; r++) {
+      rowL[r] = this.classOff[i]! + r * ni;
+      rowR[r] = off + r * nj - ni;
+    }
+    for (let r = 0; r < nj; r++) {
+      rowL[ni + r] = offT + r * ni;
+      rowR[ni + r] = this.classOff[j]! + r * nj - ni;
+    }
+    return fullKernel({ K, split: ni, rowL, rowR }, l);
+  }
+
+  /** Pair p's solves are done: its cross-block slot can be reused. */
+  release(p: number): void {
+    const idx = this.orderIndex.get(p);
+    if (idx === undefined) return;
+    const slot = this.slotOf.get(idx);
+    if (slot === undefined) return;
+    this.slotOf.delete(idx);
+    this.crossReq.delete(idx);
+    this.freeSlots.push(slot);
+  }
+
+  /** Stops the product worker and frees the blocks. */
+  async dispose(): Promise<void> {
+    this.disposed = true;
+    const w = this.worker;
+    this.worker = null;
+    this.K = null;
+    await w?.close();
+  }
+
+  private slotOffsets(slot: number): { off: number; offT: number } {
+    const off = this.crossBase + slot * 2 * this.cross;
+    return { off, offT: off + this.cross };
+  }
+
+  /** Requests (once) everything precomputed pair idx reads: both class blocks and its cross block. */
+  private request(idx: number): Promise<void> {
+    const [i, j] = this.pairOf[idx]!;
+    const need: Promise<void>[] = [];
+    for (const c of [i, j]) {
+      this.classReq[c] ??= this.product(this.classRows[c]!, this.classRows[c]!, this.classOff[c]!);
+      need.push(this.classReq[c]!);
+    }
+    let cr = this.crossReq.get(idx);
+    if (!cr) {
+      const slot = this.freeSlots.shift();
+      if (slot === undefined) throw new LabError('internal', 'SVC: no free kernel slot for a class pair.');
+      this.slotOf.set(idx, slot);
+      const { off, offT } = this.slotOffsets(slot);
+      cr = this.product(this.classRows[i]!, this.classRows[j]!, off, offT);
+      this.crossReq.set(idx, cr);
+      this.nextPrefetch = Math.max(this.nextPrefetch, idx + 1);
+    }
+    need.push(cr);
+    return Promise.all(need).then(() => undefined);
+  }
+
+  /** K(rowsA, rowsB) into the blocks at `off` (and its transpose at `offT`): worker, else here. */
+  private async product(rowsA: Int32Array, rowsB: Int32Array, off: number, offT?: number): Promise<void> {
+    if (this.worker) {
+      try {
+        await this.worker.product(rowsA, rowsB, off, offT);
+        return;
+      } catch {
+        if (this.disposed) return;
+        void this.worker?.close();
+        this.worker = null;
+      }
+    }
+    const K = this.K;
+    if (!K || this.disposed) return;
+    const kernel = this.kernel;
+    if (this.onnx && (await rbfRowsOnnx(kernel.X, kernel.sq, rowsA, rowsB, kernel.gamma, K, off, offT === undefined ? undefined : K, offT))) return;
+    this.onnx = false;
+    const pick = (rows: Int32Array): Matrix => {
+      const sub = matrix(rows.length, kernel.X.cols);
+      rows.forEach((r, t) => sub.data.set(kernel.X.data.subarray(r * sub.cols, (r + 1) * sub.cols), t * sub.cols));
+      return sub;
+    };
+    const m = rowsA.length;
+    const n = rowsB.length;
+    const A = pick(rowsA);
+    const B = rowsB === rowsA ? A : pick(rowsB);
+    rbfCross(A, Float64Array.from(rowsA, (r) => kernel.sq[r]!), B, Float64Array.from(rowsB, (r) => kernel.sq[r]!), kernel.gamma, K.subarray(off, off + m * n));
+    if (offT !== undefined) for (let r = 0; r < m; r++) for (let c = 0; c < n; c++) K[offT + c * m + r] = K[off + r * n + c]!;
+  }
+}
+
+/** Does the kernel matrix of classes i and j fit the cache budget? */
+function pairFits(classRows: Int32Array[], i: number, j: number, cacheBytes: number): boolean {
+  return (classRows[i]!.length + classRows[j]!.length) ** 2 * 4 <= cacheBytes;
+}
+
+/** Kernel values of all class pairs precomputed under the budget (the work that parallel solving splits). */
+function pairEntries(classRows: Int32Array[], cacheBytes: number): number {
+  let n = 0;
+  for (let i = 0; i < classRows.length; i++) {
+    for (let j = i + 1; j < classRows.length; j++) {
+      if (pairFits(classRows, i, j, cacheBytes)) n += (classRows[i]!.length + classRows[j]!.length) ** 2;
+    }
+  }
+  return n;
+}
+
+/** Kernel access through a precomputed pair kernel. */
+function fullKernel(layout: PairLayout, l: number): PairKernel {
   return {
     l,
+    full: true,
+    layout,
+    makeQ: (sub, labels) => new SvcQFull(layout, sub, labels),
+    scorer: (sv, coef) => (h) => {
+      let s = 0;
+      for (let u = 0; u < sv.length; u++) s += coef[u]! * layoutValue(layout, h, sv[u]!);
+      return s;
+    },
+  };
+}
+
+/** Kernel rows computed on demand through libsvm's row cache (pairs too large for the budget). */
+function onDemandKernel(kernel: RbfKernel, rows: Int32Array, cacheBytes: number): PairKernel {
+  return {
+    l: rows.length,
     full: false,
     makeQ: (sub, labels) => new SvcQ(kernel, Int32Array.from(sub, (p) => rows[p]!), labels, cacheBytes),
     scorer: (sv, coef) => {

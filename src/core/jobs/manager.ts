@@ -5,11 +5,9 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
-import fs from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Job, LabEvent } from '../../shared/contract';
 import { nowIso, type Db } from '../db/database';
+import { resolveEntry } from '../entry';
 import { LabError } from '../errors';
 import type { FromJob, ToJob } from './protocol';
 import type { JobKind } from './types';
@@ -72,17 +70,9 @@ function pidAlive(pid: number): boolean {
   }
 }
 
-/** Finds the job-process entry: the .ts source under tsx (tests, dev), else the bundled runner.js. */
+/** The job-process entry: the .ts source under tsx (tests, dev), else the bundled runner.js. */
 export function resolveRunner(): { file: string; execArgv: string[] } {
-  const here = fileURLToPath(import.meta.url);
-  if (here.endsWith('.ts')) return { file: path.join(path.dirname(here), 'runner.ts'), execArgv: ['--import', 'tsx'] };
-  let dir = path.dirname(here);
-  for (let i = 0; i < 4; i++) {
-    const candidate = path.join(dir, 'runner.js');
-    if (fs.existsSync(candidate)) return { file: candidate, execArgv: [] };
-    dir = path.dirname(dir);
-  }
-  throw new Error(`runner.js not found near ${here}: run npm run build`);
+  return resolveEntry(import.meta.url, 'runner');
 }
 
 function toJob(r: JobRow): Job {
