@@ -62,14 +62,55 @@ describe('mlp (the study\'s PyTorch recipe)', () => {
   const X: Matrix = { rows: 6, cols: 3, data: Float32Array.from(Xr.flat()) };
   const y = Int32Array.from(yr);
 
-  it('init and two Adam steps equal a float64 reference of PyTorch Linear/CrossEntropy/Adam', async () => {
+  /** Runs fn with the mlp forced onto TensorFlow.js (as when onnxruntime-node cannot load) or left on its default. */
+  async function onEngine<T>(engine: 'onnx' | 'tfjs', fn: () => Promise<T>): Promise<T> {
+    const prev = process.env.DINOLAB_MLP_ENGINE;
+    if (engine === 'tfjs') process.env.DINOLAB_MLP_ENGINE = 'tfjs';
+    else delete process.env.DINOLAB_MLP_ENGINE;
+    try {
+      return await fn();
+    } finally {
+      if (prev === undefined) delete process.env.DINOLAB_MLP_ENGINE;
+      else process.env.DINOLAB_MLP_ENGINE = prev;
+    }
+  }
+
+  // Both engines run the same float32 recipe; each must match the float64 reference to 2e-6.
+  it.each(['onnx', 'tfjs'] as const)('init and two Adam steps equal a float64 reference of PyTorch Linear/CrossEntropy/Adam (%s)', async (engine) => {
     const params = { ...defaultParams('mlp'), hidden: 5, epochs: 2, batchSize: 6, validationFraction: 0, lr: 0.01 };
     const clf = new MlpClassifier(params, 3, 42);
-    await clf.fit(X, y);
+    await onEngine(engine, () => clf.fit(X, y));
+    expect(clf.engine).toMatch(engine === 'onnx' ? /^onnxruntime-cpu$/ : /^tfjs-/);
     const theta = b64ToF32(clf.toJSON().state.theta as string);
     const ref = reference(Xr, yr, 5, 3, 42, 0.01, 2);
     expect(theta.length).toBe(ref.length);
     for (let i = 0; i < ref.length; i++) expect(Math.abs(theta[i]! - ref[i]!)).toBeLessThan(2e-6);
+  });
+
+  it('is deterministic for a seed, agrees across engines (partial last batch), and predicts the same after save/load', async () => {
+    // 40 rows of 3 features, batch 16 (a partial batch of 8 each epoch), 10 % held out for validation.
+    const rng = new Prng(7);
+    const n = 40;
+    const Xb: Matrix = { rows: n, cols: 3, data: Float32Array.from({ length: n * 3 }, () => rng.next() * 4 - 2) };
+    const yb = Int32Array.from({ length: n }, (_, i) => i % 3);
+    const params = { ...defaultParams('mlp'), hidden: 16, epochs: 4, batchSize: 16, lr: 0.01 };
+    const fitOn = async (engine: 'onnx' | 'tfjs'): Promise<MlpClassifier> => {
+      const c = new MlpClassifier(params, 3, 5);
+      await onEngine(engine, () => c.fit(Xb, yb));
+      return c;
+    };
+    const a = await fitOn('onnx');
+    const b = await fitOn('onnx');
+    const t = await fitOn('tfjs');
+    const ta = b64ToF32(a.toJSON().state.theta as string);
+    expect(b64ToF32(b.toJSON().state.theta as string)).toEqual(ta);
+    expect(t.bestEpoch).toBe(a.bestEpoch);
+    // float32 sums in another order: the engines differ by rounding only.
+    const tt = b64ToF32(t.toJSON().state.theta as string);
+    for (let i = 0; i < ta.length; i++) expect(Math.abs(ta[i]! - tt[i]!)).toBeLessThan(1e-5);
+    const loaded = MlpClassifier.load(JSON.parse(JSON.stringify(a.toJSON())));
+    expect(await loaded.predict(Xb)).toEqual(await a.predict(Xb));
+    expect((await loaded.predictProba(Xb)).data).toEqual((await a.predictProba(Xb)).data);
   });
 
   it('keeps the best epoch on the validation data and logs every epoch', async () => {

@@ -195,7 +195,8 @@ export async function executeRun(db: Db, runId: number, cb: TrainCallbacks = {})
       saved.state.trainFromSet = run.set_id;
     }
     const artifact = Buffer.from(JSON.stringify(saved));
-    const backend = TFJS_BACKED.includes(kind) ? (tfBackendName() ?? 'js') : ((clf as { backendInfo?: string }).backendInfo ?? 'js');
+    // A classifier that knows how it ran says so (mlp: onnxruntime or tfjs; svc: solver threads).
+    const backend = (clf as { backendInfo?: string }).backendInfo ?? (TFJS_BACKED.includes(kind) ? (tfBackendName() ?? 'js') : 'js');
     db.transaction(() => {
       const insM = db.prepare('INSERT OR REPLACE INTO metrics (run_id, split, metrics) VALUES (?, ?, ?)');
       insM.run(runId, 'train', JSON.stringify(train));
