@@ -7,8 +7,10 @@ export function duration(sec: number | null | undefined): string {
   if (sec === null || sec === undefined || !Number.isFinite(sec)) return '–';
   if (sec < 1) return `${Math.round(sec * 1000)} ms`;
   if (sec < 60) return `${sec.toFixed(1)} s`;
-  const m = Math.floor(sec / 60);
-  const s = Math.round(sec % 60);
+  // Round first, so that 119.6 s reads "2 min 0 s", not "1 min 60 s".
+  const whole = Math.round(sec);
+  const m = Math.floor(whole / 60);
+  const s = whole % 60;
   if (m < 60) return `${m} min ${s} s`;
   return `${Math.floor(m / 60)} h ${m % 60} min`;
 }

@@ -28,7 +28,9 @@ class TrainStore {
     client.on('training.epoch', (p) => {
       const list = (this.epochs[p.runId] ??= []);
       const log: EpochLog = { ...p.logs, epoch: p.epoch };
-      const at = list.findIndex((e) => e.epoch === p.epoch);
+      // Epochs arrive in order: append without scanning the list (O(1) per epoch on long runs).
+      const lastEpoch = list.length ? list[list.length - 1]!.epoch : undefined;
+      const at = lastEpoch === undefined || lastEpoch < p.epoch ? -1 : list.findIndex((e) => e.epoch === p.epoch);
       if (at >= 0) list[at] = log;
       else list.push(log);
       if (!this.runs.some((r) => r.id === p.runId)) void this.refresh();
