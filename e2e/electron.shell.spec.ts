@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { _electron as electron, expect, test } from '@playwright/test';
-import { root, shot } from './app';
+import { fullShot, root } from './app';
 
 test('the desktop window shows the engine facts and runs and cancels a self-test job', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dinolab-electron-'));
@@ -23,7 +23,7 @@ test('the desktop window shows the engine facts and runs and cancels a self-test
     await page.getByTestId('start-selftest').click();
     const job = page.getByTestId('job').first();
     await expect(job).toHaveAttribute('data-status', 'running');
-    await shot(page, 'electron-shell');
+    await fullShot(page, 'electron-shell');
     await job.getByTestId('job-cancel').click();
     await expect(job).toHaveAttribute('data-status', 'cancelled');
   } finally {

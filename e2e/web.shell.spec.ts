@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { shot, startWebApp, type WebApp } from './app';
+import { fullShot, startWebApp, type WebApp } from './app';
 
 let app: WebApp;
 test.beforeAll(async () => {
@@ -30,7 +30,7 @@ test('the shell shows the engine facts and runs and cancels a self-test job', as
   await expect(job).toHaveAttribute('data-status', 'running');
   await expect(job.locator('progress')).toBeVisible();
   await expect.poll(async () => Number(await job.locator('progress').getAttribute('value'))).toBeGreaterThan(0);
-  await shot(page, 'shell');
+  await fullShot(page, 'shell');
   await job.getByTestId('job-cancel').click();
   await expect(job).toHaveAttribute('data-status', 'cancelled');
   await expect(job.getByTestId('job-status')).toHaveText('cancelled');
