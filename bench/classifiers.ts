@@ -7,6 +7,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { writeNpy } from '../src/core/embeddings/npy';
 import { CLASSIFIER_KINDS, type ClassifierKind } from '../src/shared/classifier-params';
 import { Prng } from '../src/core/classifiers/prng';
 import { createClassifier } from '../src/core/classifiers/registry';
@@ -38,18 +39,9 @@ function mixture(nTrain: number, nTest: number, seed: number): { X: Matrix; y: I
   return { X: tr.X, y: tr.y, Xt: te.X, yt: te.y };
 }
 
-/** NumPy .npy v1.0 writer (little-endian float32 or int32, C order). */
-function writeNpy(file: string, data: Float32Array | Int32Array, shape: number[]): void {
-  const descr = data instanceof Float32Array ? '<f4' : '<i4';
-  let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': (${shape.join(', ')}${shape.length === 1 ? ',' : ''}), }`;
-  const pad = 64 - ((10 + header.length + 1) % 64);
-  header = header + ' '.repeat(pad % 64) + '\n';
-  const pre = Buffer.alloc(10);
-  pre.write('\x93NUMPY', 0, 'latin1');
-  pre[6] = 1;
-  pre[7] = 0;
-  pre.writeUInt16LE(header.length, 8);
-  fs.writeFileSync(file, Buffer.concat([pre, Buffer.from(header, 'latin1'), Buffer.from(data.buffer, data.byteOffset, data.byteLength)]));
+/** Writes a float32 or int32 array as .npy through the project's writer. */
+function writeNpyFile(file: string, a: Float32Array | Int32Array, shape: number[]): void {
+  fs.writeFileSync(file, writeNpy(a instanceof Float32Array ? '<f4' : '<i4', shape, a));
 }
 
 const PY = String.raw`
@@ -145,10 +137,10 @@ export async function run(): Promise<{ rows: Record<string, string | number>[]; 
   if (py) {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dinolab-bench-'));
     try {
-      writeNpy(path.join(dir, 'X.npy'), X.data, [X.rows, D]);
-      writeNpy(path.join(dir, 'y.npy'), y, [y.length]);
-      writeNpy(path.join(dir, 'Xt.npy'), Xt.data, [Xt.rows, D]);
-      writeNpy(path.join(dir, 'yt.npy'), yt, [yt.length]);
+      writeNpyFile(path.join(dir, 'X.npy'), X.data, [X.rows, D]);
+      writeNpyFile(path.join(dir, 'y.npy'), y, [y.length]);
+      writeNpyFile(path.join(dir, 'Xt.npy'), Xt.data, [Xt.rows, D]);
+      writeNpyFile(path.join(dir, 'yt.npy'), yt, [yt.length]);
       fs.writeFileSync(path.join(dir, 'bench.py'), PY);
       const out = execFileSync(py, [path.join(dir, 'bench.py'), dir, String(chosenC), kinds.join(',')], { encoding: 'utf8', maxBuffer: 1 << 24 });
       const ref = JSON.parse(out.trim().split('\n').pop()!) as Record<string, { fit_s: number; predict_s: number; test_acc: number }>;
