@@ -49,7 +49,9 @@ export async function executionProviders(): Promise<string[]> {
 function cudaInstalled(name: string): boolean {
   if (name !== 'cuda' && name !== 'tensorrt') return false;
   try {
-    const dir = new URL('../../node_modules/onnxruntime-node/bin/napi-v6/linux/x64/', import.meta.url);
+    // Resolved through the package, not a path relative to this file: in the bundle it sits in out/main.
+    const pkg = createRequire(import.meta.url).resolve('onnxruntime-node/package.json');
+    const dir = path.join(path.dirname(pkg), 'bin', 'napi-v6', process.platform, process.arch);
     return fs.readdirSync(dir).some((f) => f.includes('providers_cuda'));
   } catch {
     return false;

@@ -8,7 +8,6 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import zlib from 'node:zlib';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Lab } from '../../src/core/lab';
@@ -18,6 +17,7 @@ import { CIFAR10_CLASSES, cifar10BatchPickle, cifar10MetaPickle, tarGzBytes } fr
 import { fixtures, tempDir } from '../helpers';
 import { record } from './record';
 import { cliBin, counts, listFiles, tmpEntries } from './util';
+import { bombPng } from '../../src/core/datasets/testing/bad-images';
 
 const t = tempDir('dinolab-hostile-');
 const dbPath = path.join(t.dir, 'lab.db');
@@ -46,24 +46,6 @@ async function runJob(name: 'datasets.import' | 'probe.start', input: unknown): 
   const r = await lab.dispatch(name, input);
   if (!r.ok) throw new Error(`${name} refused at once: ${r.error.code} ${r.error.message}`);
   return lab.jobs.wait((r.result as { id: string }).id);
-}
-
-/** A PNG whose header declares 30000x30000 (900 MP) with almost no data. */
-function bombPng(): Buffer {
-  const chunk = (type: string, data: Buffer): Buffer => {
-    const len = Buffer.alloc(4);
-    len.writeUInt32BE(data.length);
-    const td = Buffer.concat([Buffer.from(type, 'latin1'), data]);
-    const crc = Buffer.alloc(4);
-    crc.writeUInt32BE(zlib.crc32(td));
-    return Buffer.concat([len, td, crc]);
-  };
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(30000, 0);
-  ihdr.writeUInt32BE(30000, 4);
-  ihdr[8] = 8;
-  ihdr[9] = 2;
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', zlib.deflateSync(Buffer.alloc(64))), chunk('IEND', Buffer.alloc(0))]);
 }
 
 const png = fs.readFileSync(path.join(fixtures, 'images', 'img05_300x500_RGB.png'));

@@ -4,8 +4,6 @@ import { nowIso } from '../db/database';
 import type { JobKindHooks } from './manager';
 import type { JobKind } from './types';
 
-const setLabel = (db: Db | null, setId: number): string => `set ${setId}`;
-
 function setPartial(db: Db, setId: number, reason: string): void {
   db.prepare(`UPDATE embedding_sets SET status = 'partial', error = ? WHERE id = ? AND status IN ('running','pending')`).run(reason, setId);
 }
@@ -25,7 +23,7 @@ export const jobHooks: Partial<Record<JobKind, JobKindHooks>> = {
   download: { label: (p) => `Download ${(p as { which: string }).which === 'cifar10' ? 'CIFAR-10' : 'CIFAR-100'}` },
   'backbone-download': { label: (p) => `Download ${(p as { model: string }).model}${(p as { precision: string }).precision === 'float16' ? ' (fp16)' : ''}` },
   embed: {
-    label: (p) => `Embed ${(p as { label?: string }).label ?? setLabel(null, (p as { setId: number }).setId)}`,
+    label: (p) => `Embed ${(p as { label?: string }).label ?? `set ${(p as { setId: number }).setId}`}`,
     exclusiveKey: (p) => `set:${(p as { setId: number }).setId}`,
     onInterrupted: (db, _job, p, reason) => setPartial(db, (p as { setId: number }).setId, reason),
   },
