@@ -32,7 +32,7 @@ import { exportEmbeddings } from './embeddings/export';
 import { createRun } from './runs/train-run';
 import { compareRuns, exportRun, getRun, listRuns, markInterruptedRuns } from './runs/queries';
 import { misclassified } from './predict/misclassified';
-import { listProbes } from './predict/probe';
+import { deleteProbe, listProbes } from './predict/probe';
 import { getMap } from './map/umap';
 import { thumbDataUrl } from './thumbs';
 import { defaultDataDir, resolveDbPath } from './paths';
@@ -239,6 +239,10 @@ function createHandlers(lab: Lab): Handlers {
         out.push({ id: p.id, setId: p.setId, name: p.name, thumb: p.thumb, createdAt: p.createdAt, ood: p.results.ood, neighbors, predictions: p.results.predictions, agree: p.results.agree });
       }
       return out;
+    },
+    'probes.delete': (i) => {
+      deleteProbe(db, i.id);
+      return { deleted: i.id };
     },
     'map.start': (i) => {
       getSet(db, i.setId);

@@ -188,6 +188,7 @@ export interface StoredProbe {
   };
 }
 
+/** Every image tried on a set, newest first, with its stored results. */
 export function listProbes(db: Db, setId: number): StoredProbe[] {
   const rows = db.prepare(`SELECT id, set_id, name, thumb, results, created_at FROM probes WHERE set_id = ? ORDER BY id DESC`).all(setId) as {
     id: number;
@@ -205,4 +206,10 @@ export function listProbes(db: Db, setId: number): StoredProbe[] {
     createdAt: r.created_at,
     results: JSON.parse(r.results) as StoredProbe['results'],
   }));
+}
+
+/** Removes one tried image; an unknown id is a not_found error (a stale list in another window, say). */
+export function deleteProbe(db: Db, id: number): void {
+  const info = db.prepare(`DELETE FROM probes WHERE id = ?`).run(id);
+  if (info.changes === 0) throw new LabError('not_found', `Tried image ${id} does not exist (it may have been deleted already).`);
 }

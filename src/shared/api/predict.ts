@@ -34,6 +34,7 @@ export const predictApi = {
     'Embed dropped images with the set\'s backbone and preset and ask every trained run (a job).',
   ),
   'probes.list': method(z.object({ setId: id }).strict(), z.array(probeResult), 'Images tried on a set, newest first, with their results.'),
+  'probes.delete': method(z.object({ id }).strict(), z.object({ deleted: z.number() }), 'Forget one tried image and its results.'),
   'map.start': method(
     z.object({ setId: id, n: z.number().int().min(50).max(20_000).default(5000), seed: z.number().int().min(0).default(0) }).strict(),
     job,

@@ -16,6 +16,8 @@ class ProbeStore {
   error = $state<string | null>(null);
   sendError = $state<string | null>(null);
   sending = $state(false);
+  /** A failed delete's message, per tried image. */
+  itemErrors = $state<Record<number, string>>({});
   jobId = $state<string | null>(null);
   private guard = latestOnly();
 
@@ -44,6 +46,17 @@ class ProbeStore {
     } finally {
       this.loaded = true;
     }
+  }
+
+  /** Forgets one tried image, then reloads the list (so a stale entry deleted elsewhere disappears too). */
+  async remove(id: number): Promise<void> {
+    try {
+      await client.call('probes.delete', { id });
+      delete this.itemErrors[id];
+    } catch (err) {
+      this.itemErrors[id] = errMsg(err);
+    }
+    if (this.setId !== null) await this.load(this.setId);
   }
 
   async send(setId: number, files: File[]): Promise<void> {
