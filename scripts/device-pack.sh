@@ -5,8 +5,12 @@
 # native modules the end-to-end part needs into .device/ (git-ignored). Then, on the device, from the
 # project root, carrying .device:
 #   source .device/gpu-env.sh; python3 .device/export_vits14.py /tmp/vits14.onnx; \
-#   node out/bench/embed.mjs --model /tmp/vits14.onnx --ep webgpu --batches 16,32,64,128
-# (add --fp16 to the export for the half-precision model).
+#   python3 .device/export_vits14.py /tmp/vits14-fp16.onnx --fp16; \
+#   for m in vits14 vits14-fp16; do node out/bench/embed.mjs --model /tmp/$m.onnx --ep webgpu \
+#     --batches 16,32,64,128,256 --images 4096 | tee $OUT/$m.txt; done   (table, then one JSON line)
+# export_vits14.py prints PyTorch's fp32 / fp16 throughput on that GPU (the reference); embed.mjs prints raw
+# onnxruntime WebGPU images/s per batch, the end-to-end job with resizing inside the graph (uint8 pixels
+# in) and in JS, and the job's ceiling with an almost free model.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 npx esbuild bench/embed.ts --bundle --platform=node --format=esm --target=node20 \

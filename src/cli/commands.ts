@@ -143,18 +143,19 @@ export const domainCommands: Record<string, Command> = {
     },
   },
   embed: {
-    usage: 'dinolab embed --dataset D --backbone B [--preset dinov2-eval|resize-224] [--ep auto|cpu|webgpu|cuda] [--batch N] [--json]',
-    doc: 'Embed a dataset (resumes an interrupted set); prints the set id.',
+    usage: 'dinolab embed --dataset D --backbone B [--preset dinov2-eval|resize-224] [--ep auto|cpu|webgpu|cuda] [--batch N] [--preprocessing auto|graph|js] [--json]',
+    doc: 'Embed a dataset (resumes an interrupted set); prints the set id. --preprocessing graph resizes and normalises inside the model (images of one size, e.g. CIFAR).',
     async run(c) {
       const lab = c.lab();
       const datasetId = await resolveId(lab, 'dataset', flag(c, 'dataset'));
       const backboneId = await resolveId(lab, 'backbone', flag(c, 'backbone'));
       const preset = (flag(c, 'preset') ?? 'dinov2-eval') as 'dinov2-eval';
       const provider = (flag(c, 'ep') ?? 'auto') as 'auto';
-      const end = await runJob(c, lab, await lab.call('embeddings.start', { datasetId, backboneId, preset, provider, batchSize: intFlag(c, 'batch') }));
-      const r = end.result as { setId?: number; provider?: string; batchSize?: number; imagesPerSec?: number; notices?: string[] } | null;
+      const preprocessing = (flag(c, 'preprocessing') ?? 'auto') as 'auto';
+      const end = await runJob(c, lab, await lab.call('embeddings.start', { datasetId, backboneId, preset, provider, batchSize: intFlag(c, 'batch'), preprocessing }));
+      const r = end.result as { setId?: number; provider?: string; batchSize?: number; imagesPerSec?: number; notices?: string[]; preprocessing?: string } | null;
       if (end.status === 'done' && r) {
-        c.io.out(c.json ? JSON.stringify(r) : `Embedding set ${r.setId}: provider ${r.provider}, batch ${r.batchSize}, ${r.imagesPerSec?.toFixed(1)} images/s${r.notices?.length ? `\n${r.notices.join('\n')}` : ''}`);
+        c.io.out(c.json ? JSON.stringify(r) : `Embedding set ${r.setId}: provider ${r.provider}, batch ${r.batchSize}, ${r.imagesPerSec?.toFixed(1)} images/s, preprocessing in ${r.preprocessing === 'graph' ? 'the model graph' : 'JS'}${r.notices?.length ? `\n${r.notices.join('\n')}` : ''}`);
       }
       return jobExit(end, c);
     },
@@ -170,7 +171,7 @@ export const domainCommands: Record<string, Command> = {
         return 0;
       }
       const list = await lab.call('sets.list', {});
-      c.io.out(c.json ? JSON.stringify(list, null, 2) : table(list.map((s) => ({ id: s.id, dataset: s.datasetName, backbone: s.backboneName, preset: s.preset, status: s.status, vectors: `${s.done}/${s.total}`, provider: s.provider, batch: s.batchSize, 'img/s': s.imagesPerSec, seconds: s.seconds }))));
+      c.io.out(c.json ? JSON.stringify(list, null, 2) : table(list.map((s) => ({ id: s.id, dataset: s.datasetName, backbone: s.backboneName, preset: s.preset, status: s.status, vectors: `${s.done}/${s.total}`, provider: s.provider, batch: s.batchSize, prep: s.preprocessing ?? '-', 'img/s': s.imagesPerSec, seconds: s.seconds }))));
       return 0;
     },
   },

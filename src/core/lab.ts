@@ -187,7 +187,7 @@ function createHandlers(lab: Lab): Handlers {
     'embeddings.start': (i) => {
       const setId = createEmbeddingSet(db, { datasetId: i.datasetId, backboneId: i.backboneId, preset: i.preset });
       const set = getSet(db, setId);
-      return lab.jobs.start('embed', { setId, provider: i.provider, batchSize: i.batchSize, label: `${set.datasetName} with ${set.backboneName}` });
+      return lab.jobs.start('embed', { setId, provider: i.provider, batchSize: i.batchSize, preprocessing: i.preprocessing, label: `${set.datasetName} with ${set.backboneName}` });
     },
     'embeddings.export': (i) => exportEmbeddings(db, i.setId, path.resolve(i.outDir)),
 

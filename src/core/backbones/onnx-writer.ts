@@ -178,21 +178,48 @@ function writeAttr(w: Writer, name: string, a: AttrValue): void {
   }
 }
 
+function writeNode(nw: Writer, n: NodeDef, idx: number): void {
+  for (const i of n.inputs) nw.str(1, i);
+  for (const o of n.outputs) nw.str(2, o);
+  nw.str(3, n.name ?? `${n.op}_${idx}`);
+  nw.str(4, n.op);
+  for (const [k, v] of Object.entries(n.attrs ?? {})) nw.msg(5, (aw) => writeAttr(aw, k, v));
+}
+
+/** GraphProto field numbers (onnx.proto3), for code that edits an encoded graph. */
+export const GraphField = { node: 1, name: 2, initializer: 5, input: 11, output: 12, valueInfo: 13 } as const;
+
+/**
+ * One GraphProto field, tag included, ready to be concatenated into an encoded graph: a node, an
+ * initializer, an input or an output (protobuf appends repeated fields in the order they appear).
+ */
+export function encodeGraphField(
+  f: { node: NodeDef; index: number } | { initializer: TensorDef } | { input: ValueInfo } | { output: ValueInfo },
+): Uint8Array {
+  const w = new Writer();
+  if ('node' in f) w.msg(GraphField.node, (nw) => writeNode(nw, f.node, f.index));
+  else if ('initializer' in f) w.msg(GraphField.initializer, (tw) => writeTensor(tw, f.initializer));
+  else if ('input' in f) w.msg(GraphField.input, (vw) => writeValueInfo(vw, f.input));
+  else w.msg(GraphField.output, (vw) => writeValueInfo(vw, f.output));
+  return w.finish();
+}
+
+/** A length-delimited field (tag, length, bytes) of the given field number. */
+export function encodeLengthDelimited(field: number, parts: Uint8Array[]): Uint8Array[] {
+  const len = parts.reduce((a, p) => a + p.length, 0);
+  const w = new Writer();
+  w.tag(field, 2);
+  w.varint(len);
+  return [w.finish(), ...parts];
+}
+
 /** Encodes a model as ONNX protobuf bytes. */
 export function encodeModel(m: ModelDef): Uint8Array {
   const w = new Writer();
   w.int(1, m.irVersion ?? 8);
   w.str(2, m.producer ?? 'dino-lab');
   w.msg(7, (g) => {
-    m.nodes.forEach((n, idx) =>
-      g.msg(1, (nw) => {
-        for (const i of n.inputs) nw.str(1, i);
-        for (const o of n.outputs) nw.str(2, o);
-        nw.str(3, n.name ?? `${n.op}_${idx}`);
-        nw.str(4, n.op);
-        for (const [k, v] of Object.entries(n.attrs ?? {})) nw.msg(5, (aw) => writeAttr(aw, k, v));
-      }),
-    );
+    m.nodes.forEach((n, idx) => g.msg(1, (nw) => writeNode(nw, n, idx)));
     g.str(2, m.graphName ?? 'graph');
     for (const t of m.initializers ?? []) g.msg(5, (tw) => writeTensor(tw, t));
     for (const v of m.inputs) g.msg(11, (vw) => writeValueInfo(vw, v));

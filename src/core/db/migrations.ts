@@ -180,4 +180,12 @@ ALTER TABLE jobs ADD COLUMN owner_pid INTEGER;
 ALTER TABLE jobs ADD COLUMN heartbeat_at INTEGER;
 `,
   },
+  {
+    version: 4,
+    name: 'where an embedding set was preprocessed',
+    // 'graph' (inside the model, on its device) or 'js'; NULL for sets embedded before this column existed.
+    sql: `
+ALTER TABLE embedding_sets ADD COLUMN preprocessing TEXT;
+`,
+  },
 ];

@@ -8,36 +8,53 @@ import { LabError } from '../errors';
 import type { RGBImage } from '../images/decode';
 import { type Preset, preprocessTo } from '../images/preprocess';
 import { resize32 } from '../images/resize';
+import { buildFusedModel, FUSED_INPUT, FUSED_OUTPUT } from './fused-model';
 import { INFERENCE_WORKER_SRC } from './inference-worker';
 
 /** Execution providers a user can ask for; `auto` tries cuda, then webgpu, then cpu. */
 export type ProviderChoice = 'auto' | 'cpu' | 'webgpu' | 'cuda';
+
+/** Where images are resized and normalised: inside the model graph on its device, or in JS before it. */
+export type PreprocessingMode = 'graph' | 'js';
 
 /** Options for createEmbedder. */
 export interface EmbedderOptions {
   provider: ProviderChoice;
   /** Where built-in models (random-vit-s14) are cached. */
   modelsDir: string;
+  /**
+   * Preprocess inside the model graph, for images that all have this size and this preset: the batch then
+   * holds the images' uint8 pixels as they are stored. Falls back to JS, with a notice, for a model that
+   * cannot be fused. Absent: preprocessing in JS.
+   */
+  graphPreprocess?: { preset: Preset; width: number; height: number };
 }
 
 /** A ready backbone: turns preprocessed batches into [n, dim] float32 vectors. */
 export interface Embedder {
   /** The provider actually in use ('cpu', 'webgpu', 'cuda', or 'js' for raw pixels). */
   provider: string;
-  /** One line per provider that failed to start before this one, e.g. "cuda: not installed (npm run setup:cuda)". */
+  /**
+   * One line per provider that failed to start before this one, e.g. "cuda: not installed (npm run
+   * setup:cuda)", and why preprocessing runs in JS when the graph was asked for.
+   */
   notices: string[];
   dim: number;
+  /** Where preprocessing happens for this embedder. */
+  preprocessing: PreprocessingMode;
   /** Side of the square model input in pixels (32 for raw pixels). */
   inputSize: number;
-  /** Floats per image in the batch embed() takes. */
+  /** Elements per image in the batch embed() takes (floats, or uint8 pixels with graph preprocessing). */
   inputLength: number;
-  /** Writes one image's model input at `offset` of `out` (the preset's tensor, or raw pixels). */
-  prepare(img: RGBImage, preset: Preset, out: Float32Array, offset: number): void;
+  /** A batch buffer for n images (Float32Array, or Uint8Array with graph preprocessing). */
+  allocate(n: number): Float32Array | Uint8Array;
+  /** Writes one image's model input at `offset` of `out` (the preset's tensor, raw pixels, or the stored pixels). */
+  prepare(img: RGBImage, preset: Preset, out: Float32Array | Uint8Array, offset: number): void;
   /**
-   * Embeds n images laid out back to back in `batch` (n * inputLength floats). The batch's buffer is
+   * Embeds n images laid out back to back in `batch` (n * inputLength elements). The batch's buffer is
    * handed to the inference thread: do not reuse it after the call.
    */
-  embed(batch: Float32Array, n: number): Promise<Float32Array>;
+  embed(batch: Float32Array | Uint8Array, n: number): Promise<Float32Array>;
   close(): Promise<void>;
 }
 
@@ -76,15 +93,17 @@ function rawPixelsEmbedder(): Embedder {
     provider: 'js',
     notices: [],
     dim: len,
+    preprocessing: 'js',
     inputSize: 32,
     inputLength: len,
+    allocate: (n) => new Float32Array(n * len),
     prepare(img, _preset, out, offset) {
       // The preset does not apply: raw pixels are the CIFAR-sized image itself, HWC in [0, 1].
       const r = img.width === 32 && img.height === 32 ? img : resize32(img);
       for (let i = 0; i < len; i++) out[offset + i] = r.data[i]! / 255;
     },
     async embed(batch, n) {
-      return batch.slice(0, n * len);
+      return Float32Array.from(batch.subarray(0, n * len));
     },
     async close() {},
   };
@@ -130,19 +149,21 @@ class InferenceThread {
     this.worker.on('exit', (code) => fail(new LabError('job_failed', `The inference thread exited (code ${code}).`)));
   }
 
-  private request(msg: object): Promise<{ type: string; ok?: boolean; error?: string }> {
+  private request(msg: object, transfer: ArrayBuffer[] = []): Promise<{ type: string; ok?: boolean; error?: string }> {
     return new Promise((resolve) => {
       if (this.dead) return resolve({ type: 'error', ok: false, error: this.dead.message });
       this.waiter = resolve;
-      this.worker.postMessage(msg);
+      this.worker.postMessage(msg, transfer);
     });
   }
 
-  init(cfg: Record<string, unknown>): Promise<{ ok?: boolean; error?: string }> {
-    return this.request({ type: 'init', ...cfg });
+  /** Opens the session; model bytes are transferred to the thread once, and it keeps them for later tries. */
+  init(cfg: Record<string, unknown>, modelBytes?: Uint8Array): Promise<{ ok?: boolean; error?: string }> {
+    if (!modelBytes) return this.request({ type: 'init', ...cfg });
+    return this.request({ type: 'init', ...cfg, modelBytes }, [modelBytes.buffer as ArrayBuffer]);
   }
 
-  run(data: Float32Array, n: number): Promise<Float32Array> {
+  run(data: Float32Array | Uint8Array, n: number): Promise<Float32Array> {
     if (this.dead) return Promise.reject(this.dead);
     const id = this.nextId++;
     // Transfer when the array owns its whole buffer; otherwise copy the part that matters.
@@ -177,26 +198,40 @@ export async function createEmbedder(backbone: BackboneRow, opts: EmbedderOption
     modelPath = backbone.file;
   }
   const size = backbone.imageSize;
-  const cfg = {
-    modelPath,
+  const base = {
     inputName: backbone.inputName ?? 'pixel_values',
-    inputType: backbone.precision,
     outputName: backbone.outputName ?? 'pooler_output',
     outputKind: backbone.outputKind ?? 'pooler',
-    imageSize: size,
-    dim: backbone.dim,
-  };
-  const candidates = opts.provider === 'auto' ? ORDER : [opts.provider];
+  } as const;
   const notices: string[] = [];
+  let fused: Uint8Array | null = null;
+  const gp = opts.graphPreprocess;
+  if (gp) {
+    const r = buildFusedModel(new Uint8Array(fs.readFileSync(modelPath)), {
+      ...base,
+      inputType: backbone.precision,
+      dim: backbone.dim,
+      imageSize: size,
+      preprocess: gp,
+    });
+    if (r.ok) fused = r.bytes;
+    else notices.push(`preprocessing in JS: ${r.reason}`);
+  }
+  const cfg = fused
+    ? { modelPath: null, inputName: FUSED_INPUT, inputType: 'uint8', itemDims: [gp!.height, gp!.width, 3], outputName: FUSED_OUTPUT, outputKind: 'pooler', dim: backbone.dim }
+    : { modelPath, ...base, inputType: backbone.precision, itemDims: [3, size, size], dim: backbone.dim };
+  const candidates = opts.provider === 'auto' ? ORDER : [opts.provider];
   const ortPath = createRequire(import.meta.url).resolve('onnxruntime-node');
   const thread = new InferenceThread(ortPath);
   let provider: string | null = null;
+  let bytes: Uint8Array | undefined = fused ?? undefined;
   for (const p of candidates) {
     if (p === 'cuda' && !cudaLibraryPresent(ortPath)) {
       notices.push('cuda: not installed (npm run setup:cuda; needs CUDA 12 and cuDNN 9)');
       continue;
     }
-    const r = await thread.init({ ...cfg, provider: p });
+    const r = await thread.init({ ...cfg, provider: p }, bytes);
+    bytes = undefined;
     if (r.ok) {
       provider = p;
       break;
@@ -207,18 +242,47 @@ export async function createEmbedder(backbone: BackboneRow, opts: EmbedderOption
     await thread.close();
     throw new LabError('job_failed', `No execution provider could run ${backbone.name}: ${notices.join('; ')}`);
   }
+  if (fused) {
+    const { width, height } = gp!;
+    const len = width * height * 3;
+    return {
+      provider,
+      notices,
+      dim: backbone.dim,
+      preprocessing: 'graph',
+      inputSize: size,
+      inputLength: len,
+      allocate: (n) => new Uint8Array(n * len),
+      prepare(img, _preset, out, offset) {
+        if (img.width !== width || img.height !== height) {
+          throw new LabError('bad_image', `The image is ${img.width}x${img.height}, but this dataset's images were ${width}x${height} when it was imported: re-import it.`);
+        }
+        out.set(img.data.subarray(0, len), offset);
+      },
+      embed(batch, n) {
+        if (!(batch instanceof Uint8Array) || batch.length < n * len) throw new RangeError(`embed: expected a Uint8Array of ${n * len} pixels`);
+        return thread.run(batch.length === n * len ? batch : batch.subarray(0, n * len), n);
+      },
+      close: () => thread.close(),
+    };
+  }
   const inputLength = 3 * size * size;
   return {
     provider,
     notices,
     dim: backbone.dim,
+    preprocessing: 'js',
     inputSize: size,
     inputLength,
+    allocate: (n) => new Float32Array(n * inputLength),
     prepare(img, preset, out, offset) {
+      if (!(out instanceof Float32Array)) throw new TypeError('prepare: expected a Float32Array batch');
       preprocessTo(img, preset, size, out, offset);
     },
     embed(batch, n) {
-      if (batch.length < n * inputLength) throw new RangeError(`embed: batch holds ${batch.length} floats, ${n} images need ${n * inputLength}`);
+      if (!(batch instanceof Float32Array) || batch.length < n * inputLength) {
+        throw new RangeError(`embed: batch holds ${batch.length} values, ${n} images need ${n * inputLength} floats`);
+      }
       return thread.run(batch.length === n * inputLength ? batch : batch.subarray(0, n * inputLength), n);
     },
     close: () => thread.close(),

@@ -12,24 +12,29 @@ const ort = require(workerData.ortPath);
 ${FLOAT16_SRC}
 let session = null;
 let cfg = null;
+let modelBytes = null;
 parentPort.on('message', async (m) => {
   if (m.type === 'init') {
     try {
       if (session) { await session.release(); session = null; }
       cfg = m;
-      session = await ort.InferenceSession.create(m.modelPath, {
+      // A fused model arrives as bytes once (transferred) and is kept until a provider accepts it.
+      if (m.modelBytes) modelBytes = m.modelBytes;
+      session = await ort.InferenceSession.create(m.modelPath || modelBytes, {
         executionProviders: [m.provider],
         graphOptimizationLevel: 'all',
       });
+      modelBytes = null;
       parentPort.postMessage({ type: 'init', ok: true });
     } catch (e) {
       parentPort.postMessage({ type: 'init', ok: false, error: String((e && e.message) || e) });
     }
   } else if (m.type === 'run') {
     try {
-      const s = cfg.imageSize;
-      const dims = [m.n, 3, s, s];
-      const input = cfg.inputType === 'float16'
+      const dims = [m.n, ...cfg.itemDims];
+      const input = cfg.inputType === 'uint8'
+        ? new ort.Tensor('uint8', m.data, dims)
+        : cfg.inputType === 'float16'
         ? new ort.Tensor('float16', f32ToF16(m.data), dims)
         : new ort.Tensor('float32', m.data, dims);
       const res = await session.run({ [cfg.inputName]: input }, [cfg.outputName]);
@@ -52,6 +57,7 @@ parentPort.on('message', async (m) => {
   } else if (m.type === 'close') {
     try { if (session) await session.release(); } catch {}
     session = null;
+    modelBytes = null;
     parentPort.postMessage({ type: 'closed' });
   }
 });

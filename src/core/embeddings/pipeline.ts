@@ -4,7 +4,7 @@ import { getBackbone } from '../backbones/registry';
 import { LabError, toLabError } from '../errors';
 import type { RGBImage } from '../images/decode';
 import { PRESETS, type Preset } from '../images/preprocess';
-import { createEmbedder, type Embedder, type ProviderChoice } from './engine';
+import { createEmbedder, type Embedder, type PreprocessingMode, type ProviderChoice } from './engine';
 
 /** Progress of an embedding job; `done`/`total` count vectors of the whole set. */
 export interface EmbedProgress {
@@ -22,6 +22,12 @@ export interface RunEmbeddingOptions {
   /** Fixed batch size; when absent a few sizes are timed on the first batches and the fastest kept. */
   batchSize?: number;
   provider?: string;
+  /**
+   * Where to preprocess: 'graph' (inside the model, fed the stored uint8 pixels; needs images of one
+   * size), 'js', or 'auto' (default): the graph when the dataset's images share one size, else JS.
+   * A set that already has vectors keeps the mode it started with, so all its vectors match.
+   */
+  preprocessing?: 'auto' | PreprocessingMode;
   modelsDir: string;
   /** Loads one sample's image (the dataset module's loader in the app; tests bring their own). */
   loadImage: (sampleId: number) => Promise<RGBImage>;
@@ -41,6 +47,8 @@ export interface EmbeddingSetSummary {
   imagesPerSec: number;
   seconds: number;
   notices: string[];
+  /** Where preprocessing ran ('' when nothing was left to embed). */
+  preprocessing: PreprocessingMode | '';
 }
 
 interface SetRow {
@@ -51,6 +59,7 @@ interface SetRow {
   dim: number;
   status: string;
   seconds: number | null;
+  preprocessing: string | null;
 }
 
 /**
@@ -108,6 +117,38 @@ class BatchSizer {
   }
 }
 
+/**
+ * The image size and preset for in-graph preprocessing, or null for JS. 'auto' picks the graph when every
+ * image of the dataset has one size (CIFAR: 32x32) and the backbone is an ONNX model; a set that already
+ * holds vectors keeps the mode it was started with.
+ */
+function chooseGraphPreprocessing(
+  db: Db,
+  set: SetRow,
+  kind: string,
+  asked: 'auto' | PreprocessingMode,
+  stored: number,
+): { preset: Preset; width: number; height: number } | null {
+  if (!['auto', 'graph', 'js'].includes(asked)) throw new LabError('invalid_input', `Unknown preprocessing "${asked}": use auto, graph or js.`);
+  if (kind === 'raw-pixels') {
+    if (asked === 'graph') throw new LabError('invalid_input', 'The raw-pixels baseline has no model graph to preprocess in: use auto or js.');
+    return null;
+  }
+  const mode = asked === 'auto' && stored > 0 && (set.preprocessing === 'graph' || set.preprocessing === 'js') ? set.preprocessing : asked;
+  if (mode === 'js') return null;
+  const sizes = db
+    .prepare('SELECT width, height FROM samples WHERE dataset_id = ? GROUP BY width, height LIMIT 3')
+    .all(set.dataset_id) as { width: number; height: number }[];
+  const one = sizes.length === 1 && sizes[0]!.width > 0 && sizes[0]!.height > 0 ? sizes[0]! : null;
+  if (!one) {
+    if (mode === 'graph') {
+      throw new LabError('invalid_input', 'Preprocessing in the model graph needs images of one size, and this dataset has images of several sizes: use auto or js.');
+    }
+    return null;
+  }
+  return { preset: set.preset as Preset, width: one.width, height: one.height };
+}
+
 /** Index of the first non-finite value, or -1. */
 function firstNonFinite(a: Float32Array): number {
   for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i]!)) return i;
@@ -142,6 +183,7 @@ export async function runEmbeddingSet(db: Db, setId: number, opts: RunEmbeddingO
   if (opts.batchSize !== undefined && !(Number.isInteger(opts.batchSize) && opts.batchSize >= 1 && opts.batchSize <= 4096)) {
     throw new LabError('invalid_input', `Batch size must be an integer from 1 to 4096 (got ${opts.batchSize}).`);
   }
+  const graphPreprocess = chooseGraphPreprocessing(db, set, backbone.kind, opts.preprocessing ?? 'auto', total - pending.length);
   const update = (fields: Record<string, unknown>): void => {
     const keys = Object.keys(fields);
     db.prepare(`UPDATE embedding_sets SET ${keys.map((k) => `${k} = ?`).join(', ')} WHERE id = ?`).run(...keys.map((k) => fields[k]), setId);
@@ -168,6 +210,7 @@ export async function runEmbeddingSet(db: Db, setId: number, opts: RunEmbeddingO
       imagesPerSec: seconds > 0 ? computed / seconds : 0,
       seconds: priorSeconds + seconds,
       notices: emb?.notices ?? [],
+      preprocessing: emb?.preprocessing ?? '',
     };
   };
 
@@ -177,10 +220,10 @@ export async function runEmbeddingSet(db: Db, setId: number, opts: RunEmbeddingO
   try {
     if (opts.signal?.aborted) throw new LabError('cancelled', 'Cancelled.');
     emit('loading model');
-    if (pending.length > 0) embedder = await createEmbedder(backbone, { provider, modelsDir: opts.modelsDir });
+    if (pending.length > 0) embedder = await createEmbedder(backbone, { provider, modelsDir: opts.modelsDir, graphPreprocess: graphPreprocess ?? undefined });
     if (embedder) {
       sizer.useProvider(embedder.provider);
-      update({ provider: embedder.provider, notice: embedder.notices.length ? embedder.notices.join('\n') : null });
+      update({ provider: embedder.provider, preprocessing: embedder.preprocessing, notice: embedder.notices.length ? embedder.notices.join('\n') : null });
       if (embedder.dim !== set.dim) throw new LabError('bad_model', `The backbone gives ${embedder.dim} dims but the set expects ${set.dim}.`);
     }
     const emb = embedder;
@@ -188,9 +231,9 @@ export async function runEmbeddingSet(db: Db, setId: number, opts: RunEmbeddingO
     const commit = db.transaction((ids: number[], vecs: Float32Array, dim: number) => {
       for (let i = 0; i < ids.length; i++) insert.run(setId, ids[i], f32ToBlob(vecs.subarray(i * dim, (i + 1) * dim)));
     });
-    const prepare = async (ids: number[]): Promise<{ ids: number[]; buf: Float32Array }> => {
+    const prepare = async (ids: number[]): Promise<{ ids: number[]; buf: Float32Array | Uint8Array }> => {
       const len = emb!.inputLength;
-      const buf = new Float32Array(ids.length * len);
+      const buf = emb!.allocate(ids.length);
       await Promise.all(
         ids.map(async (id, i) => {
           let img: RGBImage;

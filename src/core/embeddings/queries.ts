@@ -13,6 +13,8 @@ export interface EmbeddingSetInfo {
   preset: string;
   provider: string | null;
   batchSize: number | null;
+  /** Where the images were preprocessed: 'graph' (inside the model) or 'js'; null before any vector. */
+  preprocessing: string | null;
   dim: number;
   status: 'pending' | 'running' | 'partial' | 'done' | 'failed';
   imagesPerSec: number | null;
@@ -35,6 +37,7 @@ interface Raw {
   preset: string;
   provider: string | null;
   batch_size: number | null;
+  preprocessing: string | null;
   dim: number;
   status: EmbeddingSetInfo['status'];
   images_per_sec: number | null;
@@ -62,6 +65,7 @@ function toInfo(r: Raw): EmbeddingSetInfo {
     preset: r.preset,
     provider: r.provider,
     batchSize: r.batch_size,
+    preprocessing: r.preprocessing,
     dim: r.dim,
     status: r.status,
     imagesPerSec: r.images_per_sec,

@@ -25,6 +25,29 @@ export function shorterSideSize(width: number, height: number, short: number): [
   return [Math.trunc((short * width) / height), short];
 }
 
+/** Where a preset takes the model input from: resize the image to width x height, then crop size x size at (x0, y0). */
+export interface PresetGeometry {
+  width: number;
+  height: number;
+  x0: number;
+  y0: number;
+}
+
+/** The resize and crop a preset applies to a width x height image for a model input of side `size`. */
+export function presetGeometry(width: number, height: number, preset: Preset, size: number): PresetGeometry {
+  if (preset === 'dinov2-eval') {
+    // DINOv2 eval: Resize(256) then CenterCrop(224); the 256/224 ratio is kept for other input sizes.
+    const short = Math.round((size * 256) / 224);
+    const [w, h] = shorterSideSize(width, height, short);
+    return { width: w, height: h, x0: roundHalfEven((w - size) / 2), y0: roundHalfEven((h - size) / 2) };
+  }
+  if (preset === 'resize-224') return { width: size, height: size, x0: 0, y0: 0 };
+  throw new RangeError(`unknown preset ${String(preset)}`);
+}
+
+/** ImageNet mean and std as float32, the constants torchvision's Normalize uses. */
+export const NORMALIZE = { mean: MEAN, std: STD } as const;
+
 /**
  * Writes the normalised CHW float32 tensor [3, size, size] of `img` into `out` at `offset`
  * (a new array when none is given). `size` is the model's input side (224 for DINOv2).
@@ -33,21 +56,9 @@ export function preprocessTo(img: RGBImage, preset: Preset, size: number, out?: 
   const plane = size * size;
   const dst = out ?? new Float32Array(3 * plane);
   if (dst.length < offset + 3 * plane) throw new RangeError('preprocess: output buffer too small');
-  let r: RGBImage;
-  let x0 = 0;
-  let y0 = 0;
-  if (preset === 'dinov2-eval') {
-    // DINOv2 eval: Resize(256) then CenterCrop(224); the 256/224 ratio is kept for other input sizes.
-    const short = Math.round((size * 256) / 224);
-    const [w, h] = shorterSideSize(img.width, img.height, short);
-    r = resizeBicubic(img, w, h);
-    x0 = roundHalfEven((w - size) / 2);
-    y0 = roundHalfEven((h - size) / 2);
-  } else if (preset === 'resize-224') {
-    r = resizeBicubic(img, size, size);
-  } else {
-    throw new RangeError(`unknown preset ${String(preset)}`);
-  }
+  const g = presetGeometry(img.width, img.height, preset, size);
+  const r = resizeBicubic(img, g.width, g.height);
+  const { x0, y0 } = g;
   const src = r.data;
   const stride = r.width * 3;
   // Same float32 arithmetic as torchvision: (v / 255 - mean) / std, each step rounded to float32.

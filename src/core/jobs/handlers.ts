@@ -52,13 +52,14 @@ const backboneDownloadJob: JobHandler = async (params, ctx) => {
 };
 
 const embedJob: JobHandler = async (params, ctx) => {
-  const p = params as { setId: number; provider?: string; batchSize?: number };
+  const p = params as { setId: number; provider?: string; batchSize?: number; preprocessing?: 'auto' | 'graph' | 'js' };
   const { runEmbeddingSet } = await import('../embeddings/pipeline');
   const { loadSampleRGB } = await import('../datasets/queries');
   return runEmbeddingSet(ctx.db, p.setId, {
     signal: ctx.signal,
     provider: p.provider,
     batchSize: p.batchSize,
+    preprocessing: p.preprocessing,
     modelsDir: modelsDir(ctx.dataDir),
     loadImage: (id) => loadSampleRGB(ctx.db, id),
     onProgress: (g) => ctx.progress(g.phase, g.done, g.total, { ratePerSec: g.ratePerSec, etaSec: g.etaSec }),

@@ -3,6 +3,8 @@ import { empty, id, job, method } from './common';
 
 export const preset = z.enum(['dinov2-eval', 'resize-224']);
 export const provider = z.enum(['auto', 'cpu', 'webgpu', 'cuda']);
+/** Where images are resized and normalised: inside the model graph (uint8 pixels in), in JS, or auto. */
+export const preprocessing = z.enum(['auto', 'graph', 'js']);
 
 export const embeddingSet = z.object({
   id: z.number(),
@@ -13,6 +15,7 @@ export const embeddingSet = z.object({
   preset: z.string(),
   provider: z.string().nullable(),
   batchSize: z.number().nullable(),
+  preprocessing: z.string().nullable(),
   dim: z.number(),
   status: z.enum(['pending', 'running', 'partial', 'done', 'failed']),
   imagesPerSec: z.number().nullable(),
@@ -37,6 +40,7 @@ export const embeddingsApi = {
         preset: preset.default('dinov2-eval'),
         provider: provider.default('auto'),
         batchSize: z.number().int().min(1).max(4096).optional(),
+        preprocessing: preprocessing.default('auto'),
       })
       .strict(),
     job,
