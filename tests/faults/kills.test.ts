@@ -178,7 +178,7 @@ describe('SIGKILL of the job process', () => {
     });
   });
 
-  it('during an embedding job: set partial, the rerun stores one vector per sample equal to a clean run', async () => {
+  it.each(['graph', 'js'] as const)('during an embedding job (preprocessing in %s): set partial, the rerun stores one vector per sample equal to a clean run', async (preprocessing) => {
     const { dir, dbPath, lab } = setup();
     const datasetId = await importShapes(lab, 500, 100);
     const model = tinyBackbone({ dim: 16, seed: 5 });
@@ -186,7 +186,7 @@ describe('SIGKILL of the job process', () => {
     fs.writeFileSync(path.join(dir, 'b.onnx'), model);
     const a = await lab.call('backbones.add', { file: path.join(dir, 'a.onnx') });
     const b = await lab.call('backbones.add', { file: path.join(dir, 'b.onnx') });
-    const start = { datasetId, backboneId: a.id, preset: 'resize-224', provider: 'cpu', batchSize: 8 } as const;
+    const start = { datasetId, backboneId: a.id, preset: 'resize-224', provider: 'cpu', batchSize: 8, preprocessing } as const;
     const job = await lab.call('embeddings.start', start);
     await nextEvent(lab, (e) => e.name === 'job.progress' && e.payload.jobId === job.id && e.payload.phase === 'embedding' && e.payload.done >= 80);
     process.kill(lab.jobs.pidOf(job.id)!, 'SIGKILL');
@@ -204,6 +204,7 @@ describe('SIGKILL of the job process', () => {
     expect((resumed.result as { setId: number; computed: number }).setId).toBe(setId);
     expect((resumed.result as { computed: number }).computed).toBe(600 - partial.done);
     expect(setCounts(dbPath, setId)).toEqual({ n: 600, distinct: 600 });
+    expect(resumed.result).toMatchObject({ preprocessing });
     const clean = await lab.jobs.wait((await lab.call('embeddings.start', { ...start, backboneId: b.id })).id);
     expect(clean.error).toBeNull();
     const cleanId = (clean.result as { setId: number }).setId;
@@ -214,7 +215,7 @@ describe('SIGKILL of the job process', () => {
     for (const [sid, v] of ref) if (got.get(sid)?.equals(v)) equal++;
     expect(equal).toBe(600);
     record({
-      fault: `SIGKILL of the embedding job process after ${partial.done} of 600 vectors (Shapes-10, tiny ONNX backbone, batch 8)`,
+      fault: `SIGKILL of the embedding job process after ${partial.done} of 600 vectors (Shapes-10, tiny ONNX backbone, batch 8, preprocessing in ${preprocessing})`,
       outcome: `job interrupted; set 'partial' ("${partial.error}"); rerun resumed the same set and computed the ${600 - partial.done} missing vectors`,
       checked: 'COUNT(*) = COUNT(DISTINCT sample_id) = 600; all 600 vectors byte-equal to a clean run; integrity_check ok',
     });
