@@ -13,6 +13,7 @@ import { addBackboneFile, ensureBuiltinBackbones, listBackbones } from '../src/c
 import { loadSampleRGB } from '../src/core/datasets/queries';
 import { createEmbeddingSet, runEmbeddingSet } from '../src/core/embeddings/pipeline';
 import { insertPixelDataset } from '../src/core/embeddings/testing/fixture-db';
+import { tinyBackbone } from '../src/core/backbones/tiny-models';
 import type { BenchResult } from './run';
 
 const FIXTURE = path.resolve(import.meta.dirname, '../../shared/fixtures/models/dinov2-vits14-random.onnx');
@@ -53,6 +54,18 @@ export async function run(): Promise<BenchResult> {
       x.length < 2 ? [Math.round(m.peakMb), Math.round(m.peakMb)] : [Math.round(Math.max(...x.slice(0, Math.floor(x.length / 2)))), Math.round(Math.max(...x.slice(Math.floor(x.length / 2))))];
     let [h1, h2] = halves(m.samples);
     rows.push({ job: `raw-pixels, ${n} images`, images_per_s: Math.round(r1.imagesPerSec), rss_start_mb: Math.round(base), peak_rss_mb: Math.round(m.peakMb), peak_1st_half_mb: h1, peak_2nd_half_mb: h2 });
+
+    // The same 60,000 images through an ONNX model with preprocessing inside the graph (uint8 batches),
+    // an almost free 8-d model so the whole dataset runs here in seconds.
+    const tinyFile = path.join(dir, 'tiny.onnx');
+    fs.writeFileSync(tinyFile, tinyBackbone({ dim: 8 }));
+    const tiny = await addBackboneFile(db, tinyFile, 'tiny');
+    s = sampler();
+    const setTiny = createEmbeddingSet(db, { datasetId, backboneId: tiny.id, preset: 'resize-224' });
+    const r0 = await runEmbeddingSet(db, setTiny, { provider: 'cpu', batchSize: 256, modelsDir: path.join(dir, 'models'), loadImage: (id) => loadSampleRGB(db, id) });
+    m = s.stop();
+    [h1, h2] = halves(m.samples);
+    rows.push({ job: `8-d ONNX model, ${n} images, preprocessing in ${r0.preprocessing}`, images_per_s: Math.round(r0.imagesPerSec), rss_start_mb: Math.round(m.samples[0] ?? 0), peak_rss_mb: Math.round(m.peakMb), peak_1st_half_mb: h1, peak_2nd_half_mb: h2 });
 
     const vit = await addBackboneFile(db, FIXTURE, 'vits14');
     // Only the first vitImages samples: a second dataset of that size keeps the run short.
