@@ -11,6 +11,7 @@ import { decodeRGB } from '../images/decode';
 import { preprocessTo } from '../images/preprocess';
 import { createEmbedder } from './engine';
 import { createEmbeddingSet, runEmbeddingSet } from './pipeline';
+import { cosine } from './testing/cosine';
 import { getSet } from './queries';
 import { insertPixelDataset, pixelLoader } from './testing/fixture-db';
 
@@ -19,17 +20,6 @@ const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dinolab-graphpre-'));
 const modelsDir = path.join(dir, 'models');
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let ab = 0;
-  let aa = 0;
-  let bb = 0;
-  for (let i = 0; i < a.length; i++) {
-    ab += a[i]! * b[i]!;
-    aa += a[i]! * a[i]!;
-    bb += b[i]! * b[i]!;
-  }
-  return ab / Math.sqrt(aa * bb);
-}
 
 function row(p: Partial<BackboneRow>): BackboneRow {
   return {

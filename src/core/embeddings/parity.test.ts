@@ -6,6 +6,7 @@ import { nowIso, openDatabase } from '../db/database';
 import { addBackboneFile } from '../backbones/registry';
 import { decodeRGB } from '../images/decode';
 import { createEmbeddingSet, runEmbeddingSet } from './pipeline';
+import { cosine } from './testing/cosine';
 import { loadSetMatrix } from './queries';
 
 // Acceptance: the eight fixture images through decode + dinov2-eval + the engine on cpu, via the job
@@ -14,17 +15,6 @@ const FIX = path.resolve(process.cwd(), '../shared/fixtures');
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dinolab-parity-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let ab = 0;
-  let aa = 0;
-  let bb = 0;
-  for (let i = 0; i < a.length; i++) {
-    ab += a[i]! * b[i]!;
-    aa += a[i]! * a[i]!;
-    bb += b[i]! * b[i]!;
-  }
-  return ab / Math.sqrt(aa * bb);
-}
 
 describe('DINOv2 parity on the fixture images', () => {
   it('each image has cosine >= 0.999 with the PyTorch reference', async () => {
