@@ -1,9 +1,9 @@
 import type { DatasetSummary, ImportSourceInput, Job } from '../../../../shared/contract';
 import { errMsg } from '../errors';
 import { toBase64 } from '../files';
-import { latestOnly } from '../latest';
 import { client } from '../transport';
 import { jobsStore } from './jobs.svelte';
+import { ListStore } from './list-store.svelte';
 
 /** What the import form asks for besides the path. */
 export interface ImportOptions {
@@ -16,37 +16,22 @@ export interface ImportOptions {
 }
 
 /** Datasets: the list, imports, downloads, rename and delete. */
-class DatasetsStore {
-  list = $state<DatasetSummary[]>([]);
-  loaded = $state(false);
-  error = $state<string | null>(null);
+class DatasetsStore extends ListStore<DatasetSummary> {
   /** Error of the last import/upload/download, shown beside the import form. */
   importError = $state<string | null>(null);
   busy = $state(false);
   /** The job started last from the import form. */
   jobId = $state<string | null>(null);
-  /** Errors of rename/delete per dataset id. */
-  itemErrors = $state<Record<number, string>>({});
-  private guard = latestOnly();
 
   constructor() {
+    super();
     jobsStore.onSettled((j) => {
       if (j.kind === 'import' || j.kind === 'download' || j.kind === 'experiment') void this.refresh();
     });
   }
 
-  async refresh(): Promise<void> {
-    try {
-      const ok = this.guard();
-      const list = await client.call('datasets.list', {});
-      if (!ok()) return;
-      this.list = list;
-      this.error = null;
-    } catch (err) {
-      this.error = errMsg(err);
-    } finally {
-      this.loaded = true;
-    }
+  refresh(): Promise<void> {
+    return this.fetchList(() => client.call('datasets.list', {}));
   }
 
   byId(id: number | null | undefined): DatasetSummary | undefined {
@@ -101,26 +86,15 @@ class DatasetsStore {
     return this.startJob(() => client.call('datasets.import', { source: { type: 'sample', name: 'shapes10' } }));
   }
 
-  async rename(id: number, name: string): Promise<boolean> {
-    try {
+  rename(id: number, name: string): Promise<boolean> {
+    return this.itemAction(id, async () => {
       const d = await client.call('datasets.rename', { id, name });
       this.list = this.list.map((x) => (x.id === id ? d : x));
-      delete this.itemErrors[id];
-      return true;
-    } catch (err) {
-      this.itemErrors[id] = errMsg(err);
-      return false;
-    }
+    });
   }
 
   async remove(id: number): Promise<void> {
-    try {
-      await client.call('datasets.delete', { id });
-      delete this.itemErrors[id];
-      await this.refresh();
-    } catch (err) {
-      this.itemErrors[id] = errMsg(err);
-    }
+    if (await this.itemAction(id, () => client.call('datasets.delete', { id }))) await this.refresh();
   }
 }
 

@@ -1,27 +1,22 @@
 import type { ProbeResult } from '../../../../shared/contract';
 import { errMsg } from '../errors';
 import { toBase64 } from '../files';
-import { latestOnly } from '../latest';
 import { client } from '../transport';
 import { jobsStore } from './jobs.svelte';
+import { ListStore } from './list-store.svelte';
 
 /** Images can be at most this large (the contract's limit on the base64 text is 30 MB). */
 export const MAX_IMAGE_BYTES = 22_000_000;
 
 /** Try an image: images sent to a set's runs, and every image tried on it before. */
-class ProbeStore {
+class ProbeStore extends ListStore<ProbeResult> {
   setId = $state<number | null>(null);
-  list = $state<ProbeResult[]>([]);
-  loaded = $state(false);
-  error = $state<string | null>(null);
   sendError = $state<string | null>(null);
   sending = $state(false);
-  /** A failed delete's message, per tried image. */
-  itemErrors = $state<Record<number, string>>({});
   jobId = $state<string | null>(null);
-  private guard = latestOnly();
 
   constructor() {
+    super();
     jobsStore.onSettled((j) => {
       if (j.kind !== 'probe' || this.setId === null) return;
       if (j.id === this.jobId && j.status !== 'done') this.sendError = j.error ?? `The job ended as ${j.status}.`;
@@ -35,27 +30,12 @@ class ProbeStore {
       this.loaded = false;
     }
     this.setId = setId;
-    try {
-      const ok = this.guard();
-      const list = await client.call('probes.list', { setId });
-      if (!ok()) return;
-      this.list = list;
-      this.error = null;
-    } catch (err) {
-      this.error = errMsg(err);
-    } finally {
-      this.loaded = true;
-    }
+    await this.fetchList(() => client.call('probes.list', { setId }));
   }
 
   /** Forgets one tried image, then reloads the list (so a stale entry deleted elsewhere disappears too). */
   async remove(id: number): Promise<void> {
-    try {
-      await client.call('probes.delete', { id });
-      delete this.itemErrors[id];
-    } catch (err) {
-      this.itemErrors[id] = errMsg(err);
-    }
+    await this.itemAction(id, () => client.call('probes.delete', { id }));
     if (this.setId !== null) await this.load(this.setId);
   }
 

@@ -1,25 +1,21 @@
 import type { EmbeddingSet, MethodInput } from '../../../../shared/contract';
 import { errMsg } from '../errors';
-import { latestOnly } from '../latest';
 import { client } from '../transport';
 import { jobsStore } from './jobs.svelte';
+import { ListStore } from './list-store.svelte';
 import { selection } from './selection.svelte';
 
 export type EmbedInput = MethodInput<'embeddings.start'>;
 
 /** Embedding sets: the list, starting (and resuming) embedding jobs, delete. */
-class SetsStore {
-  list = $state<EmbeddingSet[]>([]);
-  loaded = $state(false);
-  error = $state<string | null>(null);
+class SetsStore extends ListStore<EmbeddingSet> {
   startError = $state<string | null>(null);
   starting = $state(false);
   /** The embedding job started last from this window. */
   jobId = $state<string | null>(null);
-  itemErrors = $state<Record<number, string>>({});
-  private guard = latestOnly();
 
   constructor() {
+    super();
     jobsStore.onSettled((j) => {
       if (j.kind === 'embed' || j.kind === 'experiment') void this.refresh();
     });
@@ -40,18 +36,8 @@ class SetsStore {
     return this.done[0];
   }
 
-  async refresh(): Promise<void> {
-    try {
-      const ok = this.guard();
-      const list = await client.call('sets.list', {});
-      if (!ok()) return;
-      this.list = list;
-      this.error = null;
-    } catch (err) {
-      this.error = errMsg(err);
-    } finally {
-      this.loaded = true;
-    }
+  refresh(): Promise<void> {
+    return this.fetchList(() => client.call('sets.list', {}));
   }
 
   async start(input: EmbedInput): Promise<string | null> {
@@ -73,27 +59,19 @@ class SetsStore {
 
   /** Starts the same dataset/backbone/preset again: the engine continues where the set stopped. */
   async resume(s: EmbeddingSet): Promise<void> {
-    delete this.itemErrors[s.id];
     const preset = s.preset === 'resize-224' ? 'resize-224' : 'dinov2-eval';
-    try {
+    await this.itemAction(s.id, async () => {
       const job = await client.call('embeddings.start', { datasetId: s.datasetId, backboneId: s.backboneId, preset });
       jobsStore.track(job, false);
       this.jobId = job.id;
       void this.refresh();
-    } catch (err) {
-      this.itemErrors[s.id] = errMsg(err);
-    }
+    });
   }
 
   async remove(id: number): Promise<void> {
-    try {
-      await client.call('sets.delete', { id });
-      delete this.itemErrors[id];
-      if (selection.setId === id) selection.select(null);
-      await this.refresh();
-    } catch (err) {
-      this.itemErrors[id] = errMsg(err);
-    }
+    if (!(await this.itemAction(id, () => client.call('sets.delete', { id })))) return;
+    if (selection.setId === id) selection.select(null);
+    await this.refresh();
   }
 }
 
