@@ -5,6 +5,7 @@ import { Worker } from 'node:worker_threads';
 import type { BackboneRow } from '../backbones/registry';
 import { ensureRandomVit } from '../backbones/random-vit';
 import { LabError } from '../errors';
+import { hasGpuDevice } from '../info';
 import type { RGBImage } from '../images/decode';
 import { type Preset, preprocessTo } from '../images/preprocess';
 import { resize32 } from '../images/resize';
@@ -228,6 +229,10 @@ export async function createEmbedder(backbone: BackboneRow, opts: EmbedderOption
   for (const p of candidates) {
     if (p === 'cuda' && !cudaLibraryPresent(ortPath)) {
       notices.push('cuda: not installed (npm run setup:cuda; needs CUDA 12 and cuDNN 9)');
+      continue;
+    }
+    if (p === 'webgpu' && opts.provider === 'auto' && !hasGpuDevice()) {
+      notices.push('webgpu: skipped, no GPU device found (a software Vulkan driver would be far slower than cpu; choose webgpu to use it anyway)');
       continue;
     }
     const r = await thread.init({ ...cfg, provider: p }, bytes);

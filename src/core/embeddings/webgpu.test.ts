@@ -1,0 +1,70 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import type { BackboneRow } from '../backbones/registry';
+import { f16Model } from '../backbones/tiny-models';
+import { decodeRGB } from '../images/decode';
+import { createEmbedder } from './engine';
+import { cosine } from './testing/cosine';
+
+// The WebGPU provider runs wherever Vulkan finds an adapter: a GPU, or Mesa's software one (lavapipe),
+// which .ci/run installs so that this path is exercised without a GPU. Where neither exists the
+// WebGPU cases say so and are skipped; the `auto` case runs everywhere.
+vi.mock('../info', async (orig) => ({ ...(await orig<typeof import('../info')>()), hasGpuDevice: vi.fn(() => false) }));
+
+const FIX = path.resolve(process.cwd(), '../shared/fixtures');
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dinolab-webgpu-'));
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+const vit: BackboneRow = {
+  id: 1, name: 'vits14', kind: 'onnx', file: path.join(FIX, 'models/dinov2-vits14-random.onnx'), sha256: null, sizeBytes: 0,
+  inputName: 'pixel_values', outputName: 'pooler_output', outputKind: 'pooler', dim: 384, precision: 'float32', imageSize: 224, createdAt: '',
+};
+
+async function webgpuWorks(): Promise<string | null> {
+  const file = path.join(dir, 'probe.onnx');
+  fs.writeFileSync(file, f16Model(8));
+  try {
+    const e = await createEmbedder({ ...vit, file, dim: 3, precision: 'float16', imageSize: 8 }, { provider: 'webgpu', modelsDir: dir });
+    await e.close();
+    return null;
+  } catch (err) {
+    return (err as Error).message;
+  }
+}
+
+describe('webgpu provider', () => {
+  it('embeds the 32x32 fixture images like PyTorch, with preprocessing in JS and inside the graph', async (ctx) => {
+    const why = await webgpuWorks();
+    if (why) {
+      console.log(`webgpu not available here, case skipped: ${why}`);
+      ctx.skip();
+    }
+    const ref = JSON.parse(fs.readFileSync(path.join(FIX, 'images/reference-embeddings.json'), 'utf8')) as { embeddings: Record<string, number[]> };
+    const names = ['img00_32x32_RGB.jpg', 'img01_32x32_RGB.png'];
+    const imgs = await Promise.all(names.map((n) => decodeRGB(path.join(FIX, 'images', n))));
+    for (const graph of [false, true]) {
+      const e = await createEmbedder(vit, { provider: 'webgpu', modelsDir: dir, ...(graph ? { graphPreprocess: { preset: 'dinov2-eval', width: 32, height: 32 } } : {}) });
+      try {
+        expect([e.provider, e.preprocessing]).toEqual(['webgpu', graph ? 'graph' : 'js']);
+        const batch = e.allocate(2);
+        imgs.forEach((img, i) => e.prepare(img, 'dinov2-eval', batch, i * e.inputLength));
+        const out = await e.embed(batch, 2);
+        names.forEach((n, i) => expect(cosine(out.subarray(i * 384, (i + 1) * 384), ref.embeddings[n]!), `${n} graph=${graph}`).toBeGreaterThanOrEqual(0.999));
+      } finally {
+        await e.close();
+      }
+    }
+  }, 120_000);
+
+  it('auto does not pick webgpu where no GPU device exists (a software Vulkan driver is far slower than cpu)', async () => {
+    const file = path.join(dir, 'f16.onnx');
+    fs.writeFileSync(file, f16Model(8));
+    const e = await createEmbedder({ ...vit, file, dim: 3, precision: 'float16', imageSize: 8 }, { provider: 'auto', modelsDir: dir });
+    await e.close();
+    // cuda only where `npm run setup:cuda` installed it and a GPU works; never webgpu here.
+    expect(e.provider).not.toBe('webgpu');
+    if (e.provider === 'cpu') expect(e.notices.some((n) => n.startsWith('webgpu: skipped, no GPU device found'))).toBe(true);
+  });
+});
