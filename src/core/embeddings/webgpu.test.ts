@@ -58,6 +58,34 @@ describe('webgpu provider', () => {
     }
   }, 120_000);
 
+  it("a float16 model gives the CPU provider's result, with preprocessing in JS and inside the graph", async (ctx) => {
+    const why = await webgpuWorks();
+    if (why) {
+      console.log(`webgpu not available here, case skipped: ${why}`);
+      ctx.skip();
+    }
+    const file = path.join(dir, 'f16-embed.onnx');
+    fs.writeFileSync(file, f16Model(8));
+    const row = { ...vit, file, dim: 3, precision: 'float16' as const, imageSize: 8 };
+    const img = { data: new Uint8Array(12 * 12 * 3).map((_, i) => (i * 29) & 255), width: 12, height: 12 };
+    const results: number[][] = [];
+    for (const provider of ['cpu', 'webgpu'] as const) {
+      for (const graph of [false, true]) {
+        const e = await createEmbedder(row, { provider, modelsDir: dir, ...(graph ? { graphPreprocess: { preset: 'resize-224', width: 12, height: 12 } } : {}) });
+        try {
+          expect([e.provider, e.preprocessing]).toEqual([provider, graph ? 'graph' : 'js']);
+          const batch = e.allocate(1);
+          e.prepare(img, 'resize-224', batch, 0);
+          results.push(Array.from(await e.embed(batch, 1)));
+        } finally {
+          await e.close();
+        }
+      }
+    }
+    // Half precision: the four agree to float16's resolution around these values (about 1e-3).
+    for (const r of results.slice(1)) r.forEach((v, c) => expect(v).toBeCloseTo(results[0]![c]!, 2));
+  }, 120_000);
+
   it('auto does not pick webgpu where no GPU device exists (a software Vulkan driver is far slower than cpu)', async () => {
     const file = path.join(dir, 'f16.onnx');
     fs.writeFileSync(file, f16Model(8));
