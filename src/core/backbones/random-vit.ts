@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { mulberry32 } from '../prng';
+import { f32ToF16 } from '../embeddings/float16';
 import { encodeModel, f32Tensor, i64Tensor, type NodeDef, type TensorDef, OnnxType } from './onnx-writer';
 
 /** Architecture of the random baseline: DINOv2's ViT-S/14 at 224 (16x16 patches + CLS). */
@@ -31,8 +32,16 @@ function truncNormal(rand: () => number, n: number, std: number): Float32Array {
  * Builds the ONNX bytes of a ViT-S/14 with seeded random weights (trunc-normal std 0.02 for weights and
  * position embeddings, zero biases, LayerNorm 1/0, CLS ~ N(0, 1e-6) as in DINOv2's init). Input
  * `pixel_values` float32 [batch, 3, 224, 224]; output `pooler_output` [batch, 384] = final-LayerNorm CLS.
+ * With `float16`, the same weights rounded to half precision and a float16 input and output throughout,
+ * like a half-precision export (`model_fp16.onnx`).
  */
-export function buildRandomVitS14(seed: number = RANDOM_VIT_S14.seed): Uint8Array {
+export function buildRandomVitS14(seed: number = RANDOM_VIT_S14.seed, opts: { float16?: boolean } = {}): Uint8Array {
+  const floatTensor = (name: string, dims: number[], values: Float32Array): TensorDef => {
+    if (!opts.float16) return f32Tensor(name, dims, values);
+    const h = f32ToF16(values);
+    return { name, type: OnnxType.FLOAT16, dims, raw: new Uint8Array(h.buffer, h.byteOffset, h.byteLength) };
+  };
+  const floatType = opts.float16 ? OnnxType.FLOAT16 : OnnxType.FLOAT;
   const { patch, dim, depth, heads, mlp, imageSize } = RANDOM_VIT_S14;
   const grid = imageSize / patch;
   const tokens = grid * grid + 1;
@@ -41,11 +50,11 @@ export function buildRandomVitS14(seed: number = RANDOM_VIT_S14.seed): Uint8Arra
   const inits: TensorDef[] = [];
   const nodes: NodeDef[] = [];
   const w = (name: string, dims: number[], std = 0.02): string => {
-    inits.push(f32Tensor(name, dims, truncNormal(rand, dims.reduce((a, b) => a * b, 1), std)));
+    inits.push(floatTensor(name, dims, truncNormal(rand, dims.reduce((a, b) => a * b, 1), std)));
     return name;
   };
   const c = (name: string, dims: number[], value: number): string => {
-    inits.push(f32Tensor(name, dims, new Float32Array(dims.reduce((a, b) => a * b, 1)).fill(value)));
+    inits.push(floatTensor(name, dims, new Float32Array(dims.reduce((a, b) => a * b, 1)).fill(value)));
     return name;
   };
   const ci = (name: string, values: number[], dims: number[] = [values.length]): string => {
@@ -111,8 +120,8 @@ export function buildRandomVitS14(seed: number = RANDOM_VIT_S14.seed): Uint8Arra
   x = ln(x, 'norm');
   op('Gather', [x, ci('idx.cls', [0], [])], 'pooler_output', { axis: { i: 1 } });
   return encodeModel({
-    inputs: [{ name: 'pixel_values', type: OnnxType.FLOAT, shape: ['batch', 3, imageSize, imageSize] }],
-    outputs: [{ name: 'pooler_output', type: OnnxType.FLOAT, shape: ['batch', dim] }],
+    inputs: [{ name: 'pixel_values', type: floatType, shape: ['batch', 3, imageSize, imageSize] }],
+    outputs: [{ name: 'pooler_output', type: floatType, shape: ['batch', dim] }],
     nodes,
     initializers: inits,
     opset: 17,

@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import type { BackboneRow } from '../backbones/registry';
+import { buildRandomVitS14 } from '../backbones/random-vit';
 import { f16Model } from '../backbones/tiny-models';
 import { decodeRGB } from '../images/decode';
 import { createEmbedder } from './engine';
@@ -85,6 +86,32 @@ describe('webgpu provider', () => {
     // Half precision: the four agree to float16's resolution around these values (about 1e-3).
     for (const r of results.slice(1)) r.forEach((v, c) => expect(v).toBeCloseTo(results[0]![c]!, 2));
   }, 120_000);
+
+  it('a full-size float16 ViT-S/14 on webgpu gives the float32 CPU embedding (cosine >= 0.999)', async (ctx) => {
+    const why = await webgpuWorks();
+    if (why) {
+      console.log(`webgpu not available here, case skipped: ${why}`);
+      ctx.skip();
+    }
+    const f32 = path.join(dir, 'v32.onnx');
+    const f16 = path.join(dir, 'v16.onnx');
+    fs.writeFileSync(f32, buildRandomVitS14(1));
+    fs.writeFileSync(f16, buildRandomVitS14(1, { float16: true }));
+    const img = { data: new Uint8Array(32 * 32 * 3).map((_, i) => (i * 13) & 255), width: 32, height: 32 };
+    const outs: Float32Array[] = [];
+    for (const [file, precision, provider] of [[f32, 'float32', 'cpu'], [f16, 'float16', 'webgpu']] as const) {
+      const e = await createEmbedder({ ...vit, file, precision }, { provider, modelsDir: dir, graphPreprocess: { preset: 'resize-224', width: 32, height: 32 } });
+      try {
+        const batch = e.allocate(1);
+        e.prepare(img, 'resize-224', batch, 0);
+        outs.push(await e.embed(batch, 1));
+      } finally {
+        await e.close();
+      }
+    }
+    // Measured on Mesa's lavapipe: 0.99993 (WebGPU computes in half precision).
+    expect(cosine(outs[0]!, outs[1]!)).toBeGreaterThanOrEqual(0.999);
+  }, 180_000);
 
   it('auto does not pick webgpu where no GPU device exists (a software Vulkan driver is far slower than cpu)', async () => {
     const file = path.join(dir, 'f16.onnx');
