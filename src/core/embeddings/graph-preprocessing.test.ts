@@ -165,6 +165,17 @@ describe('runEmbeddingSet preprocessing modes', () => {
     db.close();
   });
 
+  it('a set with vectors from before the mode was recorded resumes in JS', async () => {
+    const { db, datasetId, backboneId } = await setup(10);
+    const setId = createEmbeddingSet(db, { datasetId, backboneId, preset: 'resize-224' });
+    await runEmbeddingSet(db, setId, { modelsDir, provider: 'cpu', batchSize: 5, preprocessing: 'js', loadImage: pixelLoader(db) });
+    db.prepare('UPDATE embedding_sets SET preprocessing = NULL WHERE id = ?').run(setId);
+    db.prepare('DELETE FROM embeddings WHERE sample_id IN (SELECT id FROM samples WHERE idx >= 5)').run();
+    const s = await runEmbeddingSet(db, setId, { modelsDir, provider: 'cpu', batchSize: 5, loadImage: pixelLoader(db) });
+    expect(s).toMatchObject({ status: 'done', done: 10, computed: 5, preprocessing: 'js' });
+    db.close();
+  });
+
   it('graph on a dataset of several image sizes is refused; auto uses JS there', async () => {
     const { db, datasetId, backboneId } = await setup(6);
     db.prepare('UPDATE samples SET width = 64, height = 48 WHERE id = (SELECT MIN(id) FROM samples WHERE dataset_id = ?)').run(datasetId);

@@ -134,7 +134,9 @@ function chooseGraphPreprocessing(
     if (asked === 'graph') throw new LabError('invalid_input', 'The raw-pixels baseline has no model graph to preprocess in: use auto or js.');
     return null;
   }
-  const mode = asked === 'auto' && stored > 0 && (set.preprocessing === 'graph' || set.preprocessing === 'js') ? set.preprocessing : asked;
+  // Sets embedded before preprocessing was recorded (NULL) were all preprocessed in JS.
+  const kept = set.preprocessing === 'graph' ? 'graph' : 'js';
+  const mode = asked === 'auto' && stored > 0 ? kept : asked;
   if (mode === 'js') return null;
   const sizes = db
     .prepare('SELECT width, height FROM samples WHERE dataset_id = ? GROUP BY width, height LIMIT 3')
