@@ -218,9 +218,10 @@ export async function createEmbedder(backbone: BackboneRow, opts: EmbedderOption
     if (r.ok) fused = r.bytes;
     else notices.push(`preprocessing in JS: ${r.reason}`);
   }
-  const cfg = fused
-    ? { modelPath: null, inputName: FUSED_INPUT, inputType: 'uint8', itemDims: [gp!.height, gp!.width, 3], outputName: FUSED_OUTPUT, outputKind: 'pooler', dim: backbone.dim }
-    : { modelPath, ...base, inputType: backbone.precision, itemDims: [3, size, size], dim: backbone.dim };
+  const plainCfg = { modelPath, ...base, inputType: backbone.precision, itemDims: [3, size, size], dim: backbone.dim };
+  const fusedCfg = gp
+    ? { modelPath: null, inputName: FUSED_INPUT, inputType: 'uint8', itemDims: [gp.height, gp.width, 3], outputName: FUSED_OUTPUT, outputKind: 'pooler', dim: backbone.dim }
+    : null;
   const candidates = opts.provider === 'auto' ? ORDER : [opts.provider];
   const ortPath = createRequire(import.meta.url).resolve('onnxruntime-node');
   const thread = new InferenceThread(ortPath);
@@ -235,8 +236,25 @@ export async function createEmbedder(backbone: BackboneRow, opts: EmbedderOption
       notices.push('webgpu: skipped, no GPU device found (a software Vulkan driver would be far slower than cpu; choose webgpu to use it anyway)');
       continue;
     }
-    const r = await thread.init({ ...cfg, provider: p }, bytes);
-    bytes = undefined;
+    if (fused && fusedCfg) {
+      const r = await thread.init({ ...fusedCfg, provider: p }, bytes);
+      bytes = undefined;
+      if (r.ok) {
+        provider = p;
+        break;
+      }
+      // A provider may refuse the spliced graph yet run the backbone itself: keep the provider, preprocess in JS.
+      const plain = await thread.init({ ...plainCfg, provider: p });
+      if (plain.ok) {
+        provider = p;
+        fused = null;
+        notices.push(`preprocessing in JS: ${p} could not run the model with preprocessing inside (${(r.error ?? '').split('\n')[0]!.slice(0, 200)})`);
+        break;
+      }
+      notices.push(providerNotice(p, plain.error ?? r.error ?? 'unknown error'));
+      continue;
+    }
+    const r = await thread.init({ ...plainCfg, provider: p });
     if (r.ok) {
       provider = p;
       break;

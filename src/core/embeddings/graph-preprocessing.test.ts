@@ -105,6 +105,28 @@ describe('createEmbedder with graphPreprocess', () => {
     await e.close();
   });
 
+  it('keeps the provider and preprocesses in JS when the provider refuses the spliced model', async () => {
+    // A value named like one of the preprocessing graph's makes the spliced model invalid (a duplicate
+    // definition), while the model itself is fine.
+    const clash = encodeModel({
+      inputs: [{ name: 'pixel_values', type: OnnxType.FLOAT, shape: ['batch', 3, 8, 8] }],
+      outputs: [{ name: 'pooler_output', type: OnnxType.FLOAT, shape: ['batch', 3] }],
+      nodes: [
+        { op: 'Relu', inputs: ['pixel_values'], outputs: ['dinolab/pre/float'] },
+        { op: 'ReduceMean', inputs: ['dinolab/pre/float'], outputs: ['pooler_output'], attrs: { axes: { ints: [2, 3] }, keepdims: { i: 0 } } },
+      ],
+    });
+    const e = await createEmbedder(row({ file: write('clash.onnx', clash) }), { provider: 'cpu', modelsDir, graphPreprocess: { preset: 'resize-224', width: 8, height: 8 } });
+    expect([e.provider, e.preprocessing]).toEqual(['cpu', 'js']);
+    expect(e.notices).toHaveLength(1);
+    expect(e.notices[0]).toMatch(/^preprocessing in JS: cpu could not run the model with preprocessing inside \(.+\)$/);
+    const batch = e.allocate(1);
+    e.prepare({ data: new Uint8Array(192).fill(128), width: 8, height: 8 }, 'resize-224', batch, 0);
+    const out = await e.embed(batch, 1);
+    expect(out[0]).toBeCloseTo((128 / 255 - 0.485) / 0.229, 4);
+    await e.close();
+  });
+
   it('falls back to JS preprocessing, with a notice, for a model that cannot be fused', async () => {
     const old = encodeModel({
       opset: 7,
