@@ -1,4 +1,4 @@
-import type { SmoQ } from './smo-solver';
+import { type SmoQ, swapSlots } from './smo-solver';
 
 /**
  * Where a class pair's precomputed kernel values lie in one Float32Array: pair row P's entry for pair
@@ -114,14 +114,6 @@ export class SvcQFull implements SmoQ {
 
   swapIndex(i: number, j: number): void {
     this.epoch++;
-    let t = this.pos[i]!;
-    this.pos[i] = this.pos[j]!;
-    this.pos[j] = t;
-    t = this.y[i]!;
-    this.y[i] = this.y[j]!;
-    this.y[j] = t;
-    const q = this.QD[i]!;
-    this.QD[i] = this.QD[j]!;
-    this.QD[j] = q;
+    swapSlots(this.pos, this.y, this.QD, i, j);
   }
 }

@@ -1,6 +1,6 @@
 import { KernelCache } from './kernel-cache';
 import type { RbfKernel } from './kernel-rbf';
-import type { SmoQ } from './smo-solver';
+import { type SmoQ, swapSlots } from './smo-solver';
 
 /**
  * libsvm's SVC_Q for one binary subproblem: Q_ij = y_i y_j K(x_i, x_j) over the rows `rows` of the
@@ -49,14 +49,6 @@ export class SvcQ implements SmoQ {
   /** Swaps positions i and j (data, labels, diagonal and cached rows/columns). */
   swapIndex(i: number, j: number): void {
     this.cache.swapIndex(i, j);
-    let t = this.pos[i]!;
-    this.pos[i] = this.pos[j]!;
-    this.pos[j] = t;
-    t = this.y[i]!;
-    this.y[i] = this.y[j]!;
-    this.y[j] = t;
-    const q = this.QD[i]!;
-    this.QD[i] = this.QD[j]!;
-    this.QD[j] = q;
+    swapSlots(this.pos, this.y, this.QD, i, j);
   }
 }

@@ -16,6 +16,19 @@ export interface BinarySolution {
 }
 
 /** The Q matrix the solver reads (libsvm's QMatrix): rows in the solver's current order, swappable. */
+/** Swaps positions i and j of a Q matrix's row map, labels and diagonal (shrinking reorders them together). */
+export function swapSlots(pos: Int32Array, y: Int8Array, QD: Float64Array, i: number, j: number): void {
+  const p = pos[i]!;
+  pos[i] = pos[j]!;
+  pos[j] = p;
+  const t = y[i]!;
+  y[i] = y[j]!;
+  y[j] = t;
+  const q = QD[i]!;
+  QD[i] = QD[j]!;
+  QD[j] = q;
+}
+
 export interface SmoQ {
   readonly y: Int8Array;
   readonly QD: Float64Array;
