@@ -27,14 +27,15 @@ export interface TensorDef {
   raw: Uint8Array;
 }
 
-/** Attribute values: int, float, string, ints, floats or a tensor. */
+/** Attribute values: int, float, string, ints, floats, a tensor, or a graph (the body of Loop, If, Scan). */
 export type AttrValue =
   | { i: number }
   | { f: number }
   | { s: string }
   | { ints: number[] }
   | { floats: number[] }
-  | { t: TensorDef };
+  | { t: TensorDef }
+  | { g: GraphDef };
 
 /** A graph node. */
 export interface NodeDef {
@@ -45,12 +46,17 @@ export interface NodeDef {
   attrs?: Record<string, AttrValue>;
 }
 
-/** A whole model: one graph at one default-domain opset. */
-export interface ModelDef {
+/** A graph: its inputs, outputs, nodes and initializers. */
+export interface GraphDef {
   inputs: ValueInfo[];
   outputs: ValueInfo[];
   nodes: NodeDef[];
   initializers?: TensorDef[];
+  graphName?: string;
+}
+
+/** A whole model: one graph at one default-domain opset. */
+export interface ModelDef extends GraphDef {
   opset?: number;
   irVersion?: number;
   graphName?: string;
@@ -169,6 +175,9 @@ function writeAttr(w: Writer, name: string, a: AttrValue): void {
   } else if ('t' in a) {
     w.msg(5, (tw) => writeTensor(tw, a.t));
     w.int(20, 4);
+  } else if ('g' in a) {
+    w.msg(6, (gw) => writeGraph(gw, a.g));
+    w.int(20, 5);
   } else if ('floats' in a) {
     for (const f of a.floats) w.float(7, f);
     w.int(20, 6);
@@ -176,6 +185,14 @@ function writeAttr(w: Writer, name: string, a: AttrValue): void {
     for (const i of a.ints) w.int(8, i);
     w.int(20, 7);
   }
+}
+
+function writeGraph(g: Writer, m: GraphDef): void {
+  m.nodes.forEach((n, idx) => g.msg(1, (nw) => writeNode(nw, n, idx)));
+  g.str(2, m.graphName ?? 'graph');
+  for (const t of m.initializers ?? []) g.msg(5, (tw) => writeTensor(tw, t));
+  for (const v of m.inputs) g.msg(11, (vw) => writeValueInfo(vw, v));
+  for (const v of m.outputs) g.msg(12, (vw) => writeValueInfo(vw, v));
 }
 
 function writeNode(nw: Writer, n: NodeDef, idx: number): void {
@@ -218,13 +235,7 @@ export function encodeModel(m: ModelDef): Uint8Array {
   const w = new Writer();
   w.int(1, m.irVersion ?? 8);
   w.str(2, m.producer ?? 'dino-lab');
-  w.msg(7, (g) => {
-    m.nodes.forEach((n, idx) => g.msg(1, (nw) => writeNode(nw, n, idx)));
-    g.str(2, m.graphName ?? 'graph');
-    for (const t of m.initializers ?? []) g.msg(5, (tw) => writeTensor(tw, t));
-    for (const v of m.inputs) g.msg(11, (vw) => writeValueInfo(vw, v));
-    for (const v of m.outputs) g.msg(12, (vw) => writeValueInfo(vw, v));
-  });
+  w.msg(7, (g) => writeGraph(g, m));
   w.msg(8, (o) => {
     o.str(1, '');
     o.int(2, m.opset ?? 17);

@@ -1,9 +1,10 @@
 /**
  * RBF kernel blocks through onnxruntime's CPU matrix product (MLAS: SIMD and all cores), which is an
- * order of magnitude faster per flop than a JavaScript loop. The graph is built here as ONNX protobuf
- * bytes: K = exp(-gamma * (|a|^2 + |b|^2 - 2 A B^T)).
+ * order of magnitude faster per flop than a JavaScript loop. The graph (built with onnx-writer):
+ * K = exp(-gamma * (|a|^2 + |b|^2 - 2 A B^T)).
  */
 import type { Worker } from 'node:worker_threads';
+import { encodeModel, OnnxType, type ValueInfo } from '../backbones/onnx-writer';
 import type { Matrix } from './types';
 
 type Ort = typeof import('onnxruntime-node');
@@ -291,72 +292,20 @@ export class BlockWorker {
   }
 }
 
-// --- minimal protobuf writer for the ONNX ModelProto -------------------------------------------
-
-function varint(n: number): number[] {
-  const out: number[] = [];
-  let v = n;
-  while (v > 0x7f) {
-    out.push((v & 0x7f) | 0x80);
-    v = Math.floor(v / 128);
-  }
-  out.push(v);
-  return out;
-}
-
-function field(num: number, wire: number): number[] {
-  return varint(num * 8 + wire);
-}
-
-function bytesField(num: number, payload: number[] | Uint8Array): number[] {
-  return [...field(num, 2), ...varint(payload.length), ...payload];
-}
-
-function str(num: number, s: string): number[] {
-  return bytesField(num, Buffer.from(s, 'utf8'));
-}
-
-function intField(num: number, v: number): number[] {
-  return [...field(num, 0), ...varint(v)];
-}
-
-function floatAttr(name: string, v: number): number[] {
-  const f = Buffer.alloc(4);
-  f.writeFloatLE(v);
-  return [...str(1, name), ...field(2, 5), ...f, ...intField(20, 1)];
-}
-
-function intAttr(name: string, v: number): number[] {
-  return [...str(1, name), ...intField(3, v), ...intField(20, 2)];
-}
-
-function node(op: string, inputs: string[], outputs: string[], attrs: number[][] = []): number[] {
-  return [...inputs.flatMap((s) => str(1, s)), ...outputs.flatMap((s) => str(2, s)), ...str(4, op), ...attrs.flatMap((a) => bytesField(5, a))];
-}
-
-/** A float tensor value: dims are numbers (fixed) or strings (symbolic). */
-function valueInfo(name: string, dims: (number | string)[]): number[] {
-  const shape = dims.flatMap((d) => bytesField(1, typeof d === 'number' ? intField(1, d) : str(2, d)));
-  const tensorType = [...intField(1, 1), ...bytesField(2, shape)];
-  return [...str(1, name), ...bytesField(2, bytesField(1, tensorType))];
-}
-
 /** The ONNX model (opset 17) of K = Exp(negGamma * (sqA + sqB - 2 A B^T)). */
 export function rbfModelBytes(): Uint8Array {
-  const graph = [
-    ...bytesField(1, node('Gemm', ['A', 'B'], ['AB'], [floatAttr('alpha', -2), intAttr('transB', 1)])),
-    ...bytesField(1, node('Add', ['AB', 'sqA'], ['T1'])),
-    ...bytesField(1, node('Add', ['T1', 'sqB'], ['T2'])),
-    ...bytesField(1, node('Mul', ['T2', 'negGamma'], ['T3'])),
-    ...bytesField(1, node('Exp', ['T3'], ['K'])),
-    ...str(2, 'rbf'),
-    ...bytesField(11, valueInfo('A', ['M', 'D'])),
-    ...bytesField(11, valueInfo('B', ['N', 'D'])),
-    ...bytesField(11, valueInfo('sqA', ['M', 1])),
-    ...bytesField(11, valueInfo('sqB', [1, 'N'])),
-    ...bytesField(11, valueInfo('negGamma', [1])),
-    ...bytesField(12, valueInfo('K', ['M', 'N'])),
-  ];
-  const model = [...intField(1, 8), ...str(2, 'dinolab'), ...bytesField(7, graph), ...bytesField(8, [...str(1, ''), ...intField(2, 17)])];
-  return Uint8Array.from(model);
+  const f = (name: string, shape: (number | string)[]): ValueInfo => ({ name, type: OnnxType.FLOAT, shape });
+  return encodeModel({
+    inputs: [f('A', ['M', 'D']), f('B', ['N', 'D']), f('sqA', ['M', 1]), f('sqB', [1, 'N']), f('negGamma', [1])],
+    outputs: [f('K', ['M', 'N'])],
+    nodes: [
+      { op: 'Gemm', inputs: ['A', 'B'], outputs: ['AB'], attrs: { alpha: { f: -2 }, transB: { i: 1 } } },
+      { op: 'Add', inputs: ['AB', 'sqA'], outputs: ['T1'] },
+      { op: 'Add', inputs: ['T1', 'sqB'], outputs: ['T2'] },
+      { op: 'Mul', inputs: ['T2', 'negGamma'], outputs: ['T3'] },
+      { op: 'Exp', inputs: ['T3'], outputs: ['K'] },
+    ],
+    graphName: 'rbf',
+    opset: 17,
+  });
 }

@@ -17,7 +17,7 @@
 import os from 'node:os';
 import { throwIfAborted } from '../errors';
 import type { Matrix } from './types';
-import { encodeModel, f32Tensor, i64Tensor, OnnxType, type NodeDef, type OnnxElemType, type TensorDef, type ValueInfo } from '../backbones/onnx-writer';
+import { encodeModel, f32Tensor, i64Tensor, OnnxType, type GraphDef, type NodeDef, type OnnxElemType, type TensorDef, type ValueInfo } from '../backbones/onnx-writer';
 
 type Ort = typeof import('onnxruntime-node');
 type Session = import('onnxruntime-node').InferenceSession;
@@ -131,7 +131,7 @@ export function mlpTrainStepModel(D: number, H: number, C: number, b1 = 0.9, b2 
 export function mlpTrainLoopModel(D: number, H: number, C: number, B: number, b1 = 0.9, b2 = 0.999, eps = 1e-8): Uint8Array {
   const F = OnnxType.FLOAT;
   const n = (x: string): string => `b_${x}`;
-  const body = encodeModel({
+  const body: GraphDef = {
     inputs: [
       { name: n('iter'), type: OnnxType.INT64, shape: [] },
       { name: n('cond'), type: BOOL, shape: [] },
@@ -149,9 +149,8 @@ export function mlpTrainLoopModel(D: number, H: number, C: number, B: number, b1
       ...stepNodes(n, 'invNb', n('kStep'), n('kInvBc2')),
     ],
     graphName: 'step',
-    opset: 17,
-  });
-  const main = encodeModel({
+  };
+  return encodeModel({
     inputs: [
       ...stateInfo(D, H, C),
       { name: 'Xall', type: F, shape: ['N', D] },
@@ -174,94 +173,11 @@ export function mlpTrainLoopModel(D: number, H: number, C: number, B: number, b1
         inputs: ['trip', 'condTrue', ...STATE],
         outputs: [...STATE.map((k) => `${k}_out`), 'logp'],
         name: 'epoch',
+        attrs: { body: { g: body } },
       },
     ],
     opset: 17,
   });
-  return withGraphAttr(main, 'epoch', 'body', fieldBytes(body, 7)!);
-}
-
-// --- Just enough protobuf reading to give a node a graph attribute, which onnx-writer does not encode. ---
-
-function readVarint(b: Uint8Array, pos: number): [number, number] {
-  let v = 0;
-  let mul = 1;
-  for (;;) {
-    const x = b[pos++]!;
-    v += (x & 0x7f) * mul;
-    if (x < 0x80) return [v, pos];
-    mul *= 128;
-  }
-}
-
-function varint(v: number): number[] {
-  const out: number[] = [];
-  while (v >= 0x80) {
-    out.push((v % 128) | 0x80);
-    v = Math.floor(v / 128);
-  }
-  out.push(v);
-  return out;
-}
-
-/** The top-level fields of a message: [field number, wire type, whole field bytes, payload (length-delimited)]. */
-function fields(b: Uint8Array): { field: number; raw: Uint8Array; payload: Uint8Array | null }[] {
-  const out: { field: number; raw: Uint8Array; payload: Uint8Array | null }[] = [];
-  let pos = 0;
-  while (pos < b.length) {
-    const start = pos;
-    const [tag, p1] = readVarint(b, pos);
-    pos = p1;
-    const wire = tag & 7;
-    let payload: Uint8Array | null = null;
-    if (wire === 0) pos = readVarint(b, pos)[1];
-    else if (wire === 1) pos += 8;
-    else if (wire === 5) pos += 4;
-    else if (wire === 2) {
-      const [len, p2] = readVarint(b, pos);
-      payload = b.subarray(p2, p2 + len);
-      pos = p2 + len;
-    } else throw new Error(`mlp-onnx: unexpected protobuf wire type ${wire}`);
-    out.push({ field: tag >>> 3, raw: b.subarray(start, pos), payload });
-  }
-  return out;
-}
-
-function lenField(field: number, payload: Uint8Array | number[]): Uint8Array {
-  const p = payload instanceof Uint8Array ? payload : Uint8Array.from(payload);
-  const head = [...varint((field << 3) | 2), ...varint(p.length)];
-  const out = new Uint8Array(head.length + p.length);
-  out.set(head, 0);
-  out.set(p, head.length);
-  return out;
-}
-
-function concatBytes(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
-
-function fieldBytes(msg: Uint8Array, field: number): Uint8Array | null {
-  return fields(msg).find((f) => f.field === field)?.payload ?? null;
-}
-
-/** The model with AttributeProto { name, g: graph, type: GRAPH } added to the node named nodeName. */
-function withGraphAttr(model: Uint8Array, nodeName: string, attrName: string, graph: Uint8Array): Uint8Array {
-  const enc = new TextEncoder();
-  const attr = concatBytes([lenField(1, enc.encode(attrName)), lenField(6, graph), Uint8Array.from([...varint(20 << 3), 5])]);
-  const patchNode = (node: Uint8Array): Uint8Array => {
-    const name = fieldBytes(node, 3);
-    if (!name || new TextDecoder().decode(name) !== nodeName) return node;
-    return concatBytes([node, lenField(5, attr)]);
-  };
-  const patchGraph = (g: Uint8Array): Uint8Array =>
-    concatBytes(fields(g).map((f) => (f.field === 1 && f.payload ? lenField(1, patchNode(f.payload)) : f.raw)));
-  return concatBytes(fields(model).map((f) => (f.field === 7 && f.payload ? lenField(7, patchGraph(f.payload)) : f.raw)));
 }
 
 /**
