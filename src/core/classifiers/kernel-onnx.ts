@@ -114,7 +114,10 @@ export async function rbfRowsOnnx(
   return true;
 }
 
-/** Writes the nr x n chunk K transposed: K[r][c] to out[off + c * stride + r] (16-column tiles). */
+/**
+ * Writes the nr x n chunk K transposed: K[r][c] to out[off + c * stride + r] (16-column tiles). The block
+ * worker runs this very function (its source text is put into the worker's), so it must stay self-contained.
+ */
 function transposeChunk(K: Float32Array, nr: number, n: number, out: Float32Array, off: number, stride: number): void {
   for (let c0 = 0; c0 < n; c0 += 16) {
     const c1 = Math.min(n, c0 + 16);
@@ -138,17 +141,7 @@ const ort = require(workerData.ortPath);
 const CHUNK = ${CHUNK_VALUES};
 let session = null;
 let X = null, sq = null, d = 0, negGamma = null, K = null, stop = new Int32Array(1);
-// The same as transposeChunk below.
-function transposeChunk(K, nr, n, out, off, stride) {
-  for (let c0 = 0; c0 < n; c0 += 16) {
-    const c1 = Math.min(n, c0 + 16);
-    for (let r = 0; r < nr; r++) {
-      const src = r * n;
-      const dst = off + r;
-      for (let c = c0; c < c1; c++) out[dst + c * stride] = K[src + c];
-    }
-  }
-}
+const transposeChunk = ${transposeChunk.toString()};
 function gather(rows) {
   const sub = new Float32Array(rows.length * d);
   const n = new Float32Array(rows.length);
