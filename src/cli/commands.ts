@@ -1,11 +1,9 @@
 /** The domain commands of `dinolab`: datasets, backbones, embeddings, training, comparison. */
-import type { Job } from '../shared/contract';
-import { CLASSIFIER_KINDS, type ClassifierKind } from '../shared/classifier-params';
+import { CLASSIFIER_KINDS, type ClassifierKind, type JobKind, type JobOf } from '../shared/contract';
 import { LabError } from '../core/errors';
 import type { Lab } from '../core/lab';
 import { fmt, table } from './format';
-import type { Command, Ctx } from './main';
-import { followJob, jobExit } from './main';
+import { followJob, jobExit, type Command, type Ctx } from './context';
 
 function flag(c: Ctx, name: string): string | undefined {
   const v = c.flags[name];
@@ -30,9 +28,8 @@ async function resolveId(lab: Lab, what: 'dataset' | 'backbone', ref: string | u
   return hit.id;
 }
 
-async function runJob(c: Ctx, lab: Lab, job: Job): Promise<Job> {
-  const end = await followJob(lab, job, c.io, c.json);
-  return end;
+function runJob<K extends JobKind>(c: Ctx, lab: Lab, job: JobOf<K>): Promise<JobOf<K>> {
+  return followJob(lab, job, c.io, c.json);
 }
 
 function parseParam(raw: string): [string, unknown] {
@@ -49,7 +46,7 @@ function parseParam(raw: string): [string, unknown] {
   return [key, value];
 }
 
-const METRIC_COLS = ['accuracy', 'precision_weighted', 'recall_weighted', 'f1_weighted', 'precision_macro', 'recall_macro', 'f1_macro'];
+const METRIC_COLS = ['accuracy', 'precision_weighted', 'recall_weighted', 'f1_weighted', 'precision_macro', 'recall_macro', 'f1_macro'] as const;
 
 export const domainCommands: Record<string, Command> = {
   import: {
@@ -59,7 +56,7 @@ export const domainCommands: Record<string, Command> = {
       const [type, arg] = c.args;
       const lab = c.lab();
       const name = flag(c, 'name');
-      let job: Job;
+      let job: JobOf<'import'>;
       if (type === 'cifar' && arg) job = await lab.call('datasets.import', { source: { type: 'cifar', path: arg, coarse: c.flags.coarse === true }, name });
       else if (type === 'folder' && arg) {
         const bad = flag(c, 'bad-images');
@@ -153,9 +150,9 @@ export const domainCommands: Record<string, Command> = {
       const provider = (flag(c, 'ep') ?? 'auto') as 'auto';
       const preprocessing = (flag(c, 'preprocessing') ?? 'auto') as 'auto';
       const end = await runJob(c, lab, await lab.call('embeddings.start', { datasetId, backboneId, preset, provider, batchSize: intFlag(c, 'batch'), preprocessing }));
-      const r = end.result as { setId?: number; provider?: string; batchSize?: number; imagesPerSec?: number; notices?: string[]; preprocessing?: string } | null;
+      const r = end.result;
       if (end.status === 'done' && r) {
-        c.io.out(c.json ? JSON.stringify(r) : `Embedding set ${r.setId}: provider ${r.provider}, batch ${r.batchSize}, ${r.imagesPerSec?.toFixed(1)} images/s, preprocessing in ${r.preprocessing === 'graph' ? 'the model graph' : 'JS'}${r.notices?.length ? `\n${r.notices.join('\n')}` : ''}`);
+        c.io.out(c.json ? JSON.stringify(r) : `Embedding set ${r.setId}: provider ${r.provider}, batch ${r.batchSize}, ${r.imagesPerSec.toFixed(1)} images/s, preprocessing in ${r.preprocessing === 'graph' ? 'the model graph' : 'JS'}${r.notices.length ? `\n${r.notices.join('\n')}` : ''}`);
       }
       return jobExit(end, c);
     },
@@ -195,8 +192,8 @@ export const domainCommands: Record<string, Command> = {
       const list = raw === undefined ? [] : Array.isArray(raw) ? raw : [String(raw)];
       const params = Object.fromEntries(list.map(parseParam));
       const end = await runJob(c, lab, await lab.call('runs.start', { setId: intFlag(c, 'set') ?? 0, kind, params, seed: intFlag(c, 'seed', 0) }));
-      if (end.status === 'done') {
-        const r = end.result as { runId: number; train: Record<string, number>; test: Record<string, number> | null; fitSeconds: number; backend: string };
+      const r = end.result;
+      if (end.status === 'done' && r) {
         if (c.json) c.io.out(JSON.stringify(r));
         else {
           c.io.out(`Run ${r.runId} (${kind}, backend ${r.backend}, fit ${r.fitSeconds.toFixed(2)} s)`);
@@ -251,8 +248,8 @@ export const domainCommands: Record<string, Command> = {
         lab,
         await lab.call('experiment.start', { demo, datasetId, backboneIds, kinds, preset: (flag(c, 'preset') ?? (demo ? 'resize-224' : 'dinov2-eval')) as 'resize-224', provider: (flag(c, 'ep') ?? 'auto') as 'auto', seed: intFlag(c, 'seed', 0) }),
       );
-      if (end.status !== 'done') return jobExit(end, c);
-      const r = end.result as { sets: number[] };
+      const r = end.result;
+      if (end.status !== 'done' || !r) return jobExit(end, c);
       const all: Record<string, string | number | null>[] = [];
       for (const setId of r.sets) {
         const set = await lab.call('sets.get', { id: setId });

@@ -3,26 +3,11 @@
  * --db PATH and --json; tables for people by default.
  */
 import { parseArgs } from 'node:util';
-import type { Job } from '../shared/contract';
 import { LabError, toLabError } from '../core/errors';
 import { Lab } from '../core/lab';
 import { domainCommands } from './commands';
+import { followJob, jobExit, type CliIO, type Command, type Ctx } from './context';
 import { pairs, table } from './format';
-
-export interface CliIO {
-  out: (s: string) => void;
-  err: (s: string) => void;
-}
-
-export interface Ctx {
-  args: string[];
-  flags: Record<string, string | boolean | string[] | undefined>;
-  json: boolean;
-  io: CliIO;
-  lab: (host?: 'cli' | 'web') => Lab;
-}
-
-export type Command = { usage: string; doc: string; run: (c: Ctx) => Promise<number> };
 
 const options = {
   db: { type: 'string' },
@@ -52,35 +37,6 @@ const options = {
   demo: { type: 'boolean' },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
-
-/** Waits for a job, printing progress on stderr, and returns its final state. */
-export async function followJob(lab: Lab, job: Job, io: CliIO, quiet: boolean): Promise<Job> {
-  const off = lab.subscribe((ev) => {
-    if (quiet || ev.name !== 'job.progress' || ev.payload.jobId !== job.id) return;
-    const p = ev.payload;
-    const pct = p.total ? ((100 * p.done) / p.total).toFixed(1) : '?';
-    const rate = p.ratePerSec ? ` ${p.ratePerSec.toFixed(1)}/s` : '';
-    const eta = p.etaSec !== null && p.etaSec !== undefined ? ` eta ${Math.round(p.etaSec)}s` : '';
-    io.err(`${job.label}: ${p.phase} ${p.done}/${p.total} (${pct}%)${rate}${eta}`);
-  });
-  const onSigint = (): void => {
-    io.err('Cancelling...');
-    lab.jobs.cancel(job.id);
-  };
-  process.on('SIGINT', onSigint);
-  try {
-    return await lab.jobs.wait(job.id);
-  } finally {
-    off();
-    process.off('SIGINT', onSigint);
-  }
-}
-
-export function jobExit(job: Job, c: Ctx): number {
-  if (job.status === 'done') return 0;
-  c.io.err(`${job.label}: ${job.status}${job.error ? `: ${job.error}` : ''}`);
-  return job.status === 'cancelled' ? 130 : 1;
-}
 
 export const commands: Record<string, Command> = {
   info: {

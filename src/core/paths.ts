@@ -16,3 +16,6 @@ export function resolveDbPath(flag?: string, dataDir = defaultDataDir()): string
   if (process.env.DINOLAB_DB) return path.resolve(process.env.DINOLAB_DB);
   return path.join(dataDir, 'dinolab.db');
 }
+
+/** Where downloaded and built-in backbone models live inside the data directory. */
+export const modelsDir = (dataDir: string): string => path.join(dataDir, 'models');

@@ -6,9 +6,11 @@
  */
 import { z } from 'zod';
 import { backbonesApi } from './api/backbones';
-import { jobKind, jobStatus } from './api/common';
+import { classifiersApi } from './api/classifiers';
+import { jobStatus } from './api/common';
 import { datasetsApi } from './api/datasets';
 import { embeddingsApi } from './api/embeddings';
+import { jobFinished, jobKind, jobsApi } from './api/jobs';
 import { predictApi } from './api/predict';
 import { systemApi } from './api/system';
 import { trainingApi } from './api/training';
@@ -19,8 +21,10 @@ export { info, type Info } from './api/system';
 export * from './api/datasets';
 export * from './api/backbones';
 export * from './api/embeddings';
+export * from './api/classifiers';
 export * from './api/training';
 export * from './api/predict';
+export * from './api/jobs';
 
 /** The error envelope every host returns instead of a stack trace. */
 export const errorEnvelope = z.object({
@@ -35,9 +39,11 @@ export type CallReply<T> = { ok: true; result: T } | { ok: false; error: ErrorEn
 
 export const labApi = {
   ...systemApi,
+  ...jobsApi,
   ...datasetsApi,
   ...backbonesApi,
   ...embeddingsApi,
+  ...classifiersApi,
   ...trainingApi,
   ...predictApi,
 } as const;
@@ -61,7 +67,7 @@ export const labEvents = {
     etaSec: z.number().nullable(),
   }),
   'job.started': z.object({ jobId: z.string(), kind: jobKind }),
-  'job.finished': z.object({ jobId: z.string(), kind: jobKind, result: z.unknown() }),
+  'job.finished': jobFinished,
   'job.failed': z.object({ jobId: z.string(), kind: jobKind, status: jobStatus, error: z.string() }),
   'training.epoch': z.object({ runId: z.number(), epoch: z.number(), logs: z.record(z.string(), z.number()) }),
 } as const;

@@ -3,27 +3,34 @@
  * dataset with each backbone (reusing finished sets, resuming partial ones), then train every kind on
  * each set. Headless from `dinolab experiment`, one click from the first-run screen.
  */
+import type { z } from 'zod';
+import type { ExperimentResult, labApi } from '../../shared/contract';
+import { getBackboneName } from '../backbones/queries';
 import { listBackbones, ensureBuiltinBackbones, RANDOM_VIT, RAW_PIXELS } from '../backbones/registry';
-import { loadSampleRGB } from '../datasets/queries';
+import { findDatasetByName, loadSampleRGB } from '../datasets/queries';
 import { importDataset } from '../datasets/import';
 import { createEmbeddingSet, runEmbeddingSet } from '../embeddings/pipeline';
+import { getSetStatus } from '../embeddings/queries';
 import { LabError, throwIfAborted } from '../errors';
+import type { JobContext } from '../jobs/types';
+import { modelsDir } from '../paths';
+import { epochReporter } from '../runs/train.job';
 import { createRun, executeRun } from '../runs/train-run';
-import type { ExperimentParams } from './handlers';
-import { modelsDir } from './handlers';
-import type { JobContext } from './types';
+
+/** What an experiment is started with: the contract's `experiment.start` input, defaults filled in. */
+export type ExperimentParams = z.output<(typeof labApi)['experiment.start']['input']>;
 
 /** Shapes-10 size of the offline demo: big enough to separate the classifiers, small enough to embed a random ViT on a CPU in minutes. */
 export const DEMO_SIZE = { train: 1000, test: 200 };
 export const DEMO_NAME = 'Shapes-10 demo';
 
-export async function runExperiment(p: ExperimentParams, ctx: JobContext): Promise<{ datasetId: number; sets: number[]; runs: number[] }> {
+export async function runExperiment(p: ExperimentParams, ctx: JobContext): Promise<ExperimentResult> {
   const { db } = ctx;
   let datasetId = p.datasetId;
   let backboneIds = p.backboneIds;
   if (p.demo) {
     ensureBuiltinBackbones(db, modelsDir(ctx.dataDir));
-    const existing = db.prepare('SELECT id FROM datasets WHERE name = ?').get(DEMO_NAME) as { id: number } | undefined;
+    const existing = findDatasetByName(db, DEMO_NAME);
     if (existing) datasetId = existing.id;
     else {
       const r = await importDataset(db, { type: 'sample', name: 'shapes10', ...DEMO_SIZE }, { name: DEMO_NAME, signal: ctx.signal, onProgress: (g) => ctx.progress(`demo: ${g.phase}`, g.done, g.total) });
@@ -42,9 +49,8 @@ export async function runExperiment(p: ExperimentParams, ctx: JobContext): Promi
     throwIfAborted(ctx.signal);
     const setId = createEmbeddingSet(db, { datasetId, backboneId, preset: p.preset });
     sets.push(setId);
-    const status = (db.prepare('SELECT status FROM embedding_sets WHERE id = ?').get(setId) as { status: string }).status;
-    if (status !== 'done') {
-      const bName = (db.prepare('SELECT name FROM backbones WHERE id = ?').get(backboneId) as { name: string }).name;
+    if (getSetStatus(db, setId) !== 'done') {
+      const bName = getBackboneName(db, backboneId);
       await runEmbeddingSet(db, setId, {
         signal: ctx.signal,
         provider: p.provider,
@@ -61,11 +67,7 @@ export async function runExperiment(p: ExperimentParams, ctx: JobContext): Promi
       ctx.progress(`training ${kind} (step ${step + 1}/${steps})`, step, steps);
       await executeRun(db, runId, {
         signal: ctx.signal,
-        onEpoch: (id, log) => {
-          const logs: Record<string, number> = {};
-          for (const [k, v] of Object.entries(log)) if (typeof v === 'number') logs[k] = v;
-          ctx.epoch(id, log.epoch, logs);
-        },
+        onEpoch: epochReporter(ctx),
       });
       step++;
       ctx.progress(`trained ${kind}`, step, steps);

@@ -5,12 +5,11 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
-import type { Job, LabEvent } from '../../shared/contract';
+import { formatZodError, jobFinished, job as jobSchema, isJobOf, type Job, type JobOf, type LabEvent } from '../../shared/contract';
 import { nowIso, type Db } from '../db/database';
-import { resolveEntry } from '../entry';
 import { LabError } from '../errors';
 import type { FromJob, ToJob } from './protocol';
-import type { JobKind } from './types';
+import type { JobDef, JobKind, JobRegistry } from './types';
 
 interface JobRow {
   id: string;
@@ -28,15 +27,6 @@ interface JobRow {
   finished_at: string | null;
 }
 
-/** Host-side hooks of a job kind: a label for people, and cleanup when its process dies. */
-export interface JobKindHooks {
-  label?(params: unknown): string;
-  /** Called in the host when the job process died or was killed: leave the data resumable. */
-  onInterrupted?(db: Db, job: Job, params: unknown, reason: string): void;
-  /** Jobs with the same key never run at once; a second one is refused with this message. */
-  exclusiveKey?(params: unknown): string | null;
-}
-
 interface Running {
   child: ChildProcess;
   killTimer?: NodeJS.Timeout;
@@ -50,7 +40,10 @@ export interface JobManagerOptions {
   dbPath: string;
   dataDir: string;
   emit: (ev: LabEvent) => void;
-  hooks?: Partial<Record<JobKind, JobKindHooks>>;
+  /** Every job kind's declaration (core/job-kinds.ts). */
+  kinds: JobRegistry;
+  /** The job process's entry (core/job-process.ts, or its bundle), found by entry.ts's resolveEntry. */
+  runner: { file: string; execArgv: string[] };
   /** Seconds between a cancel and the SIGKILL of a job process that does not stop. */
   cancelGraceMs?: number;
   concurrency?: number;
@@ -70,37 +63,20 @@ function pidAlive(pid: number): boolean {
   }
 }
 
-/** The job-process entry: the .ts source under tsx (tests, dev), else the bundled runner.js. */
-export function resolveRunner(): { file: string; execArgv: string[] } {
-  return resolveEntry(import.meta.url, 'runner');
-}
-
-function toJob(r: JobRow): Job {
-  let params: unknown = {};
+function parseJson(text: string | null): unknown {
+  if (text === null) return null;
   try {
-    params = JSON.parse(r.params);
+    return JSON.parse(text);
   } catch {
-    /* keep {} */
+    return null;
   }
-  return {
-    id: r.id,
-    kind: r.kind,
-    label: labelOf(r.kind, params),
-    status: r.status,
-    phase: r.phase,
-    done: r.done,
-    total: r.total,
-    error: r.error,
-    result: r.result ? (JSON.parse(r.result) as unknown) : null,
-    createdAt: r.created_at,
-    startedAt: r.started_at,
-    finishedAt: r.finished_at,
-  };
 }
 
-let labelHooks: Partial<Record<JobKind, JobKindHooks>> = {};
-function labelOf(kind: JobKind, params: unknown): string {
-  return labelHooks[kind]?.label?.(params) ?? kind;
+/** A stored job's params parsed with its kind's schema; null when they don't fit (a row from another version). */
+function paramsOf(def: JobDef | undefined, r: JobRow): { ok: true; value: unknown } | { ok: false } {
+  if (!def) return { ok: false };
+  const p = def.params.safeParse(parseJson(r.params));
+  return p.success ? { ok: true, value: p.data } : { ok: false };
 }
 
 export class JobManager {
@@ -109,8 +85,28 @@ export class JobManager {
   private closed = false;
   private heartbeat: NodeJS.Timeout | null = null;
 
-  constructor(private readonly opts: JobManagerOptions) {
-    labelHooks = opts.hooks ?? {};
+  constructor(private readonly opts: JobManagerOptions) {}
+
+  /** A row as the contract's Job: the label from its kind, the result checked against its kind's schema. */
+  private toJob(r: JobRow): Job {
+    const def = this.opts.kinds[r.kind];
+    const params = paramsOf(def, r);
+    const base = {
+      id: r.id,
+      kind: r.kind,
+      label: params.ok ? def.label(params.value) : r.kind,
+      status: r.status,
+      phase: r.phase,
+      done: r.done,
+      total: r.total,
+      error: r.error,
+      createdAt: r.created_at,
+      startedAt: r.started_at,
+      finishedAt: r.finished_at,
+    };
+    const typed = jobSchema.safeParse({ ...base, result: parseJson(r.result) });
+    // A result that no longer fits its kind's schema (written by another version) is shown as none.
+    return typed.success ? typed.data : jobSchema.parse({ ...base, result: null });
   }
 
   /**
@@ -135,15 +131,21 @@ export class JobManager {
     return n;
   }
 
-  start(kind: JobKind, params: unknown): Job {
+  start<K extends JobKind>(kind: K, params: unknown): JobOf<K> {
     if (this.closed) throw new LabError('busy', 'The engine is shutting down.');
-    const key = this.opts.hooks?.[kind]?.exclusiveKey?.(params) ?? null;
+    const def = this.opts.kinds[kind];
+    // The host built these from a call the contract validated; this parse only fills the kind's defaults
+    // and keeps a mistake in a host from storing a job that its process would refuse.
+    const parsed = def.params.safeParse(params);
+    if (!parsed.success) throw new LabError('internal', `Invalid params for a ${kind} job: ${formatZodError(parsed.error)}`);
+    const key = def.exclusiveKey?.(parsed.data) ?? null;
     if (key) {
       const active = this.opts.db
         .prepare(`SELECT * FROM jobs WHERE status IN ('queued','running') AND kind = ?`)
         .all(kind) as JobRow[];
       for (const a of active) {
-        if (this.opts.hooks?.[kind]?.exclusiveKey?.(JSON.parse(a.params)) === key) {
+        const p = paramsOf(def, a);
+        if (p.ok && def.exclusiveKey?.(p.value) === key) {
           throw new LabError('busy', `Another job (${a.id.slice(0, 8)}) is already working on this; wait for it or cancel it.`);
         }
       }
@@ -151,21 +153,23 @@ export class JobManager {
     const id = crypto.randomUUID();
     this.opts.db
       .prepare(`INSERT INTO jobs (id, kind, params, status, created_at, owner_pid, heartbeat_at) VALUES (?, ?, ?, 'queued', ?, ?, ?)`)
-      .run(id, kind, JSON.stringify(params ?? {}), nowIso(), process.pid, Date.now());
+      .run(id, kind, JSON.stringify(parsed.data), nowIso(), process.pid, Date.now());
     this.startHeartbeat();
     this.queue.push(id);
     this.pump();
-    return this.get(id);
+    const job = this.get(id);
+    if (!isJobOf(job, kind)) throw new LabError('internal', `Job ${id} was stored as ${job.kind}, not ${kind}.`);
+    return job;
   }
 
   list(limit = 100): Job[] {
-    return (this.opts.db.prepare(`SELECT * FROM jobs ORDER BY created_at DESC, rowid DESC LIMIT ?`).all(limit) as JobRow[]).map(toJob);
+    return (this.opts.db.prepare(`SELECT * FROM jobs ORDER BY created_at DESC, rowid DESC LIMIT ?`).all(limit) as JobRow[]).map((r) => this.toJob(r));
   }
 
   get(id: string): Job {
     const r = this.opts.db.prepare(`SELECT * FROM jobs WHERE id = ?`).get(id) as JobRow | undefined;
     if (!r) throw new LabError('not_found', `No job ${id}.`);
-    return toJob(r);
+    return this.toJob(r);
   }
 
   /** Resolves when the job reaches a final status. */
@@ -247,7 +251,7 @@ export class JobManager {
 
   private launch(id: string): void {
     const row = this.opts.db.prepare(`SELECT * FROM jobs WHERE id = ?`).get(id) as JobRow;
-    const { file, execArgv } = resolveRunner();
+    const { file, execArgv } = this.opts.runner;
     const env: NodeJS.ProcessEnv = { ...process.env };
     if (process.versions.electron) env.ELECTRON_RUN_AS_NODE = '1';
     const child = fork(file, [], { execArgv, env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced' });
@@ -323,7 +327,9 @@ export class JobManager {
   private cleanupInterrupted(id: string, reason: string): void {
     const r = this.opts.db.prepare(`SELECT * FROM jobs WHERE id = ?`).get(id) as JobRow;
     try {
-      this.opts.hooks?.[r.kind]?.onInterrupted?.(this.opts.db, toJob(r), JSON.parse(r.params), reason);
+      const def = this.opts.kinds[r.kind];
+      const params = paramsOf(def, r);
+      if (params.ok) def.onInterrupted?.(this.opts.db, this.toJob(r), params.value, reason);
     } catch {
       /* cleanup is best effort: the job row still records what happened */
     }
@@ -334,7 +340,7 @@ export class JobManager {
       .prepare(`UPDATE jobs SET status = ?, result = ?, error = ?, finished_at = ?, pid = NULL WHERE id = ?`)
       .run(status, result === null || result === undefined ? null : JSON.stringify(result), error, nowIso(), id);
     const job = this.get(id);
-    if (status === 'done') this.opts.emit({ name: 'job.finished', payload: { jobId: id, kind: job.kind, result: job.result } });
+    if (status === 'done') this.opts.emit({ name: 'job.finished', payload: jobFinished.parse({ jobId: id, kind: job.kind, result: job.result }) });
     else this.opts.emit({ name: 'job.failed', payload: { jobId: id, kind: job.kind, status, error: error ?? status } });
   }
 

@@ -1,13 +1,14 @@
 /**
- * Entry point of a job process (a Node child process under the web host and the CLI, forked from the
- * engine under Electron). It runs one job, reports progress to its parent and exits. It opens its own
- * database connection; the parent owns the `jobs` rows. If the parent goes away, the job is abandoned
- * (the parent marks it interrupted on its next start).
+ * The body of a job process (a Node child process under the web host and the CLI, forked from the
+ * engine under Electron; its entry is core/job-process.ts). It runs one job, reports progress to its
+ * parent and exits. It opens its own database connection; the parent owns the `jobs` rows. If the
+ * parent goes away, the job is abandoned (the parent marks it interrupted on its next start).
  */
+import { formatZodError } from '../../shared/contract';
 import { openDatabase } from '../db/database';
-import { toLabError } from '../errors';
-import { jobHandlers } from './handlers';
+import { LabError, toLabError } from '../errors';
 import type { FromJob, ToJob } from './protocol';
+import type { JobRegistry } from './types';
 
 const controller = new AbortController();
 
@@ -21,29 +22,33 @@ function send(msg: FromJob): Promise<void> {
 let lastProgress = 0;
 let started = false;
 
-process.on('disconnect', () => {
-  controller.abort();
-  setTimeout(() => process.exit(1), 2000).unref();
-});
-
-process.on('message', (raw: ToJob) => {
-  if (raw.type === 'cancel') {
+/** Makes this process a job process: it waits for its one 'run' message, runs it with the kind's declaration and exits. */
+export function serveJobProcess(registry: JobRegistry): void {
+  process.on('disconnect', () => {
     controller.abort();
-    return;
-  }
-  if (raw.type === 'run' && !started) {
-    started = true;
-    void run(raw);
-  }
-});
+    setTimeout(() => process.exit(1), 2000).unref();
+  });
+  process.on('message', (raw: ToJob) => {
+    if (raw.type === 'cancel') {
+      controller.abort();
+      return;
+    }
+    if (raw.type === 'run' && !started) {
+      started = true;
+      void run(registry, raw);
+    }
+  });
+}
 
-async function run(msg: Extract<ToJob, { type: 'run' }>): Promise<void> {
+async function run(registry: JobRegistry, msg: Extract<ToJob, { type: 'run' }>): Promise<void> {
   let db: ReturnType<typeof openDatabase> | null = null;
   try {
-    const handler = jobHandlers[msg.kind];
-    if (!handler) throw new Error(`No job handler for kind ${msg.kind}`);
+    const def = registry[msg.kind];
+    if (!def) throw new Error(`No job kind ${msg.kind}`);
+    const parsed = def.params.safeParse(msg.params);
+    if (!parsed.success) throw new LabError('invalid_input', `Invalid params for a ${msg.kind} job: ${formatZodError(parsed.error)}`);
     db = openDatabase(msg.dbPath, { skipIntegrityCheck: true });
-    const result = await handler(msg.params, {
+    const result = await def.run(parsed.data, {
       jobId: msg.jobId,
       db,
       dbPath: msg.dbPath,

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { empty, id, job, method } from './common';
+import { empty, id, jobOf, method } from './common';
 
 export const backbone = z.object({
   id: z.number(),
@@ -29,6 +29,9 @@ export const catalogEntry = z.object({
   files: z.array(z.object({ precision: z.enum(['float32', 'float16']), file: z.string(), url: z.string(), approxBytes: z.number() })),
 });
 
+/** What a backbone download produced (reused: the model was already there under that name). */
+export const backboneDownloadResult = z.object({ backboneId: z.number(), name: z.string(), reused: z.boolean() });
+
 export const backbonesApi = {
   'backbones.list': method(empty, z.array(backbone), 'Backbones: ONNX models and the built-in baselines.'),
   'backbones.catalog': method(empty, z.array(catalogEntry), 'DINOv2 models that can be downloaded from Hugging Face.'),
@@ -39,7 +42,7 @@ export const backbonesApi = {
   ),
   'backbones.download': method(
     z.object({ model: catalogModel, precision: z.enum(['float32', 'float16']).default('float32') }).strict(),
-    job,
+    jobOf('backbone-download', backboneDownloadResult),
     'Download a DINOv2 ONNX export from Hugging Face (resumable, sha256 recorded), then add it (a job).',
   ),
   'backbones.delete': method(z.object({ id }).strict(), z.object({ deleted: z.number() }), 'Remove a backbone (and its embedding sets).'),

@@ -5,26 +5,28 @@ import type { MethodDef } from './method';
 export const empty = z.object({}).strict();
 export const id = z.number().int().positive();
 export const split = z.enum(['train', 'test']);
+/** Every seed the app takes (runs, experiments, splits, maps): one range, so a seed valid in one place is valid in all. */
+export const seed = z.number().int().min(0).max(2 ** 31 - 1);
 
 export const jobStatus = z.enum(['queued', 'running', 'done', 'failed', 'cancelled', 'interrupted']);
-export const jobKind = z.enum(['selftest', 'import', 'download', 'backbone-download', 'embed', 'train', 'experiment', 'probe', 'map']);
-
-/** A job as persisted in the `jobs` table. */
-export const job = z.object({
+/** The fields every job has, whatever its kind (the `jobs` table). */
+export const jobBase = z.object({
   id: z.string(),
-  kind: jobKind,
   label: z.string(),
   status: jobStatus,
   phase: z.string(),
   done: z.number(),
   total: z.number(),
   error: z.string().nullable(),
-  result: z.unknown().nullable(),
   createdAt: z.string(),
   startedAt: z.string().nullable(),
   finishedAt: z.string().nullable(),
 });
-export type Job = z.infer<typeof job>;
+
+/** A job of one kind: its result (null until it is done) has that kind's schema. */
+export function jobOf<K extends string, R extends z.ZodType>(kind: K, result: R) {
+  return jobBase.extend({ kind: z.literal(kind), result: result.nullable() });
+}
 
 export function method<I extends z.ZodType, O extends z.ZodType>(input: I, output: O, doc: string): MethodDef<I, O> {
   return { input, output, doc };

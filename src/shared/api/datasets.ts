@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { empty, id, job, method, split } from './common';
+import { empty, id, jobOf, method, seed, split } from './common';
 
 export const importSource = z.discriminatedUnion('type', [
   z.object({ type: z.literal('cifar'), path: z.string().min(1), coarse: z.boolean().optional() }).strict(),
@@ -8,7 +8,7 @@ export const importSource = z.discriminatedUnion('type', [
       type: z.literal('folder'),
       path: z.string().min(1),
       testFraction: z.number().min(0).max(0.9).optional(),
-      seed: z.number().int().min(0).optional(),
+      seed: seed.optional(),
       badImages: z.enum(['skip', 'error']).optional(),
     })
     .strict(),
@@ -49,6 +49,16 @@ export const sampleItem = z.object({
 });
 export type SampleItem = z.infer<typeof sampleItem>;
 
+/** What an import (or a download, which ends with an import) produced. */
+export const importResult = z.object({
+  datasetId: z.number(),
+  name: z.string(),
+  counts: z.object({ train: z.number(), test: z.number() }),
+  skipped: z.number(),
+  fingerprint: z.string().nullable(),
+});
+export type ImportResult = z.infer<typeof importResult>;
+
 const datasetName = z.string().trim().min(1).max(200);
 
 export const datasetsApi = {
@@ -56,12 +66,12 @@ export const datasetsApi = {
   'datasets.get': method(z.object({ id }).strict(), datasetSummary, 'One dataset.'),
   'datasets.import': method(
     z.object({ source: importSource, name: datasetName.optional() }).strict(),
-    job,
+    jobOf('import', importResult),
     'Import a CIFAR archive/folder, an image folder or the built-in Shapes-10 sample (a job).',
   ),
   'datasets.download': method(
     z.object({ which: z.enum(['cifar10', 'cifar100']), coarse: z.boolean().optional(), name: datasetName.optional() }).strict(),
-    job,
+    jobOf('download', importResult),
     'Download CIFAR-10/100 from the official site (md5-checked, resumable), then import it (a job).',
   ),
   'datasets.rename': method(z.object({ id, name: datasetName }).strict(), datasetSummary, 'Rename a dataset.'),

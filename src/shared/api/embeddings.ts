@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { empty, id, job, method } from './common';
+import { empty, id, jobOf, method } from './common';
 
 export const preset = z.enum(['dinov2-eval', 'resize-224']);
 export const provider = z.enum(['auto', 'cpu', 'webgpu', 'cuda']);
@@ -28,6 +28,25 @@ export const embeddingSet = z.object({
 });
 export type EmbeddingSet = z.infer<typeof embeddingSet>;
 
+/** What an embedding job did (the set's totals and this job's own share). */
+export const embedResult = z.object({
+  setId: z.number(),
+  status: z.enum(['done', 'partial', 'failed']),
+  /** Vectors stored for the set (all runs together) and samples in the dataset. */
+  done: z.number(),
+  total: z.number(),
+  /** Vectors computed by this job. */
+  computed: z.number(),
+  provider: z.string(),
+  batchSize: z.number(),
+  imagesPerSec: z.number(),
+  seconds: z.number(),
+  notices: z.array(z.string()),
+  /** Where preprocessing ran ('' when nothing was left to embed). */
+  preprocessing: z.enum(['graph', 'js', '']),
+});
+export type EmbedResult = z.infer<typeof embedResult>;
+
 export const embeddingsApi = {
   'sets.list': method(empty, z.array(embeddingSet), 'Embedding sets with provider, batch size, throughput and progress.'),
   'sets.get': method(z.object({ id }).strict(), embeddingSet, 'One embedding set.'),
@@ -43,7 +62,7 @@ export const embeddingsApi = {
         preprocessing: preprocessing.default('auto'),
       })
       .strict(),
-    job,
+    jobOf('embed', embedResult),
     'Embed a dataset with a backbone (a job); starting the same dataset/backbone/preset again resumes it.',
   ),
   'embeddings.export': method(

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { id, job, method } from './common';
+import { id, jobOf, method, seed } from './common';
 
 export const probeResult = z.object({
   id: z.number(),
@@ -17,6 +17,11 @@ export const probeResult = z.object({
 });
 export type ProbeResult = z.infer<typeof probeResult>;
 
+/** What a probe job stored: one tried image each. */
+export const probeJobResult = z.object({ probeIds: z.array(z.number()) });
+/** What a map job computed. */
+export const mapJobResult = z.object({ setId: z.number(), n: z.number() });
+
 export const mapPoint = z.object({ x: z.number(), y: z.number(), label: z.number(), sampleId: z.number(), split: z.enum(['train', 'test']) });
 
 export const predictApi = {
@@ -30,14 +35,14 @@ export const predictApi = {
           .max(16),
       })
       .strict(),
-    job,
+    jobOf('probe', probeJobResult),
     'Embed dropped images with the set\'s backbone and preset and ask every trained run (a job).',
   ),
   'probes.list': method(z.object({ setId: id }).strict(), z.array(probeResult), 'Images tried on a set, newest first, with their results.'),
   'probes.delete': method(z.object({ id }).strict(), z.object({ deleted: z.number() }), 'Forget one tried image and its results.'),
   'map.start': method(
-    z.object({ setId: id, n: z.number().int().min(50).max(20_000).default(5000), seed: z.number().int().min(0).default(0) }).strict(),
-    job,
+    z.object({ setId: id, n: z.number().int().min(50).max(20_000).default(5000), seed: seed.default(0) }).strict(),
+    jobOf('map', mapJobResult),
     'Compute a 2-D UMAP of a seeded subsample of an embedding set (a job).',
   ),
   'map.get': method(

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { empty, job, method } from './common';
+import { empty, jobOf, method } from './common';
 
 export const info = z.object({
   appVersion: z.string(),
@@ -16,11 +16,11 @@ export const info = z.object({
 });
 export type Info = z.infer<typeof info>;
 
+/** What the self-test job did. */
+export const selftestResult = z.object({ steps: z.number() });
+
 export const systemApi = {
   info: method(empty, info, 'Versions, database path, execution providers, TensorFlow.js backend, GPU.'),
-  'jobs.list': method(z.object({ limit: z.number().int().min(1).max(1000).default(100) }).strict(), z.array(job), 'Recent jobs, newest first.'),
-  'jobs.get': method(z.object({ id: z.string().min(1) }).strict(), job, 'One job.'),
-  'jobs.cancel': method(z.object({ id: z.string().min(1) }).strict(), job, 'Cancel a queued or running job.'),
   'selftest.start': method(
     z
       .object({
@@ -29,7 +29,7 @@ export const systemApi = {
         failAt: z.number().int().min(0).optional(),
       })
       .strict(),
-    job,
+    jobOf('selftest', selftestResult),
     'Start the self-test job: reports progress `steps` times in the job process, can be cancelled.',
   ),
   'uploads.put': method(

@@ -1,5 +1,4 @@
-import { CLASSIFIER_KINDS } from '../../../../shared/classifier-params';
-import type { Job } from '../../../../shared/contract';
+import { CLASSIFIER_KINDS, type Job } from '../../../../shared/contract';
 import { errMsg } from '../errors';
 import { client } from '../transport';
 import { backbonesStore } from './backbones.svelte';
@@ -7,11 +6,6 @@ import { datasetsStore } from './datasets.svelte';
 import { jobsStore } from './jobs.svelte';
 import { selection } from './selection.svelte';
 import { setsStore } from './sets.svelte';
-
-function idFrom(result: unknown, key: string): number | undefined {
-  const v = result && typeof result === 'object' ? (result as Record<string, unknown>)[key] : undefined;
-  return typeof v === 'number' ? v : undefined;
-}
 
 /** The two one-click paths of an empty workspace: the offline demo, and CIFAR-10 with DINOv2-small. */
 class FirstRunStore {
@@ -47,9 +41,10 @@ class FirstRunStore {
       await Promise.all([datasetsStore.refresh(), backbonesStore.refresh()]);
       // The jobs' results name what they made; the lists are the fallback.
       const dataset =
-        datasetsStore.byId(idFrom(d.result, 'datasetId')) ?? [...datasetsStore.list].reverse().find((x) => x.kind === 'cifar10');
+        datasetsStore.byId(d.kind === 'download' ? d.result?.datasetId : undefined) ?? [...datasetsStore.list].reverse().find((x) => x.kind === 'cifar10');
       const backbone =
-        backbonesStore.byId(idFrom(b.result, 'backboneId') ?? -1) ?? [...backbonesStore.list].reverse().find((x) => x.name.startsWith('dinov2-small'));
+        backbonesStore.byId((b.kind === 'backbone-download' ? b.result?.backboneId : undefined) ?? -1) ??
+        [...backbonesStore.list].reverse().find((x) => x.name.startsWith('dinov2-small'));
       if (!dataset || !backbone) throw new Error('The downloads finished but the dataset or the backbone is not listed; start the embedding from the Embeddings page.');
 
       this.step = `Embedding ${dataset.name} with ${backbone.name}…`;
