@@ -4,7 +4,7 @@ import ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { modelFacts, spliceModel } from './onnx-splice';
 import { encodeModel, f32Tensor, OnnxType } from './onnx-writer';
-import { tinyBackbone } from './tiny-models';
+import { tinyBackbone } from '../backbones/tiny-models';
 
 const FIXTURE = path.resolve(process.cwd(), '../shared/fixtures/models/dinov2-vits14-random.onnx');
 
