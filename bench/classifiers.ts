@@ -8,11 +8,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { writeNpy } from '../src/core/embeddings/npy';
-import { CLASSIFIER_KINDS, type ClassifierKind } from '../src/shared/classifier-params';
-import { Prng } from '../src/core/classifiers/prng';
+import { CLASSIFIER_KINDS, type ClassifierKind } from '../src/shared/contract';
+import { Prng } from '../src/core/math/prng';
 import { createClassifier } from '../src/core/classifiers/registry';
 import { initTf } from '../src/core/classifiers/tf-backend';
-import type { Matrix } from '../src/core/classifiers/types';
+import type { Matrix } from '../src/core/math/matrix';
 import { accuracy } from '../src/core/metrics/metrics';
 
 const D = 384;
@@ -108,18 +108,10 @@ export async function run(): Promise<{ rows: Record<string, string | number>[]; 
   const { backend } = await initTf();
   const rows: Record<string, string | number>[] = [];
   const results: Record<string, { fit_s: number; predict_s: number; test_acc: number; [k: string]: number | string }> = {};
-  let svcAvailable: boolean;
-  try {
-    const mod = (await import('../src/core/classifiers/svc')) as Record<string, unknown>;
-    svcAvailable = typeof mod.SVC === 'function';
-  } catch {
-    svcAvailable = false;
-  }
   let chosenC = 1;
   // BENCH_KINDS=mlp,logreg limits the run (ours and the references) to those kinds.
   const kinds = (process.env.BENCH_KINDS?.split(',') ?? [...CLASSIFIER_KINDS]) as ClassifierKind[];
   for (const kind of kinds) {
-    if (kind === 'svc' && !svcAvailable) continue;
     const clf = createClassifier(kind, {}, { numClasses: C, seed: 0 });
     const t0 = performance.now();
     await clf.fit(X, y);
@@ -129,7 +121,7 @@ export async function run(): Promise<{ rows: Record<string, string | number>[]; 
     const predict = (performance.now() - t1) / 1000;
     const acc = accuracy(yt, pred);
     if (kind === 'logreg') chosenC = (clf as unknown as { chosenC: number }).chosenC;
-    results[kind] = { fit_s: fit, predict_s: predict, test_acc: acc, backend: ['svc'].includes(kind) ? 'js' : backend };
+    results[kind] = { fit_s: fit, predict_s: predict, test_acc: acc, backend: clf.backend };
     rows.push({ model: `dinolab ${kind}`, fit_s: +fit.toFixed(2), predict_s: +predict.toFixed(3), test_acc: +(100 * acc).toFixed(2), note: String(results[kind]!.backend) });
     console.error(`[bench classifiers] ${kind}: fit ${fit.toFixed(1)} s, predict ${predict.toFixed(2)} s, acc ${(100 * acc).toFixed(2)} %`);
   }

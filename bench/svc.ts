@@ -11,8 +11,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { writeNpy } from '../src/core/embeddings/npy';
-import { SVC } from '../src/core/classifiers/svc';
-import type { Matrix } from '../src/core/classifiers/types';
+import { SVC } from '../src/core/classifiers/svc/svc';
+import type { Matrix } from '../src/core/math/matrix';
 
 interface Row extends Record<string, string | number> {
   impl: string;

@@ -1,20 +1,36 @@
-import { CLASSIFIER_KINDS, isClassifierKind, parseParams, ParamsError, type ClassifierKind } from '../../shared/classifier-params';
+/**
+ * Every classifier kind, one line each: a kind is its folder (`classifiers/<kind>/`, whose index.ts
+ * declares its spec) plus its line here and its name in the contract's enum.
+ */
+import { CLASSIFIER_KINDS, isClassifierKind, type ClassifierKind } from '../../shared/contract';
 import { LabError } from '../errors';
-import { KerasClassifier } from './keras';
-import { KnnClassifier } from './knn';
-import { LogregClassifier } from './logreg';
-import { MlpClassifier } from './mlp';
-import { SVC } from './svc';
-import type { Classifier, SavedModel } from './types';
+import { keras } from './keras';
+import { knn } from './knn';
+import { logreg } from './logreg';
+import { mlp } from './mlp';
+import { ParamsError, parseParams } from './params-helpers';
+import type { ClassifierSpec } from './spec';
+import { svc } from './svc';
+import type { Classifier, ClassifierContext, SavedModel } from './types';
 
-/** What every kind needs to be built: the number of classes and the seed of its randomness. */
-export interface ClassifierContext {
-  numClasses: number;
-  seed: number;
+/** The spec of each kind. */
+export const CLASSIFIER_SPECS: { readonly [K in ClassifierKind]: ClassifierSpec<K> } = {
+  mlp,
+  keras,
+  svc,
+  logreg,
+  knn,
+};
+
+/** The specs in the contract's order of kinds. */
+export function allSpecs(): ClassifierSpec[] {
+  return CLASSIFIER_KINDS.map((k) => getSpec(k));
 }
 
-/** Kinds that run on TensorFlow.js (their runs record the tfjs backend). */
-export const TFJS_KINDS: readonly ClassifierKind[] = ['mlp', 'keras'];
+/** The spec of a kind. */
+export function getSpec(kind: ClassifierKind): ClassifierSpec {
+  return CLASSIFIER_SPECS[kind];
+}
 
 /** Validates params (defaults filled in) and builds an unfitted classifier; LabError('invalid_input') on bad params. */
 export function createClassifier(kind: string, params: unknown, ctx: ClassifierContext): Classifier<object> {
@@ -24,19 +40,19 @@ export function createClassifier(kind: string, params: unknown, ctx: ClassifierC
   if (!Number.isInteger(ctx.numClasses) || ctx.numClasses < 2) {
     throw new LabError('invalid_input', `A classifier needs at least 2 classes (got ${ctx.numClasses}).`);
   }
+  const spec = getSpec(kind);
   try {
-    switch (kind) {
-      case 'mlp':
-        return new MlpClassifier(parseParams('mlp', params), ctx.numClasses, ctx.seed);
-      case 'keras':
-        return new KerasClassifier(parseParams('keras', params), ctx.numClasses, ctx.seed);
-      case 'svc':
-        return new SVC(parseParams('svc', params), ctx);
-      case 'logreg':
-        return new LogregClassifier(parseParams('logreg', params), ctx.numClasses, ctx.seed);
-      case 'knn':
-        return new KnnClassifier(parseParams('knn', params), ctx.numClasses);
-    }
+    return spec.create(parseParams(spec, params), ctx);
+  } catch (err) {
+    if (err instanceof ParamsError) throw new LabError('invalid_input', err.message, { issues: err.issues });
+    throw err;
+  }
+}
+
+/** Validates a kind's params against its spec, defaults filled in; LabError('invalid_input') on bad params. */
+export function validateParams(kind: ClassifierKind, params: unknown): object {
+  try {
+    return parseParams(getSpec(kind), params);
   } catch (err) {
     if (err instanceof ParamsError) throw new LabError('invalid_input', err.message, { issues: err.issues });
     throw err;
@@ -45,18 +61,8 @@ export function createClassifier(kind: string, params: unknown, ctx: ClassifierC
 
 /** Rebuilds a fitted classifier from its SavedModel (as stored in the artifacts table). */
 export function loadClassifier(saved: SavedModel): Classifier<object> {
-  switch (saved.kind) {
-    case 'mlp':
-      return MlpClassifier.load(saved);
-    case 'keras':
-      return KerasClassifier.load(saved);
-    case 'svc':
-      return SVC.load(saved);
-    case 'logreg':
-      return LogregClassifier.load(saved);
-    case 'knn':
-      return KnnClassifier.load(saved);
-    default:
-      throw new LabError('bad_format', `This saved model is of an unknown kind "${saved.kind}"; it was written by another DINO Lab version.`);
+  if (!isClassifierKind(saved.kind)) {
+    throw new LabError('bad_format', `This saved model is of an unknown kind "${saved.kind}"; it was written by another DINO Lab version.`);
   }
+  return getSpec(saved.kind).load(saved);
 }

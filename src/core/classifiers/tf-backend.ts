@@ -1,7 +1,8 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
 
-type Tf = typeof import('@tensorflow/tfjs');
+/** The TensorFlow.js module. */
+export type Tf = typeof import('@tensorflow/tfjs');
 
 let initPromise: Promise<{ tf: Tf; backend: string }> | null = null;
 let chosen: string | null = null;
@@ -61,4 +62,9 @@ export async function initTf(): Promise<{ tf: Tf; backend: string }> {
 /** The backend initTf chose ('tensorflow', 'wasm-simd', 'cpu', ...), or null before initTf has finished. */
 export function tfBackendName(): string | null {
   return chosen;
+}
+
+/** The backend a tfjs-engine classifier reports (runs record it): the chosen tfjs backend, 'js' before one is. */
+export function tfBackend(): string {
+  return tfBackendName() ?? 'js';
 }

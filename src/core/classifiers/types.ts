@@ -1,16 +1,4 @@
-/** A dense row-major float32 matrix: row i is data[i*cols .. (i+1)*cols). */
-export interface Matrix {
-  rows: number;
-  cols: number;
-  data: Float32Array;
-}
-
-/** Creates a rows x cols matrix of zeros, or wraps existing data. */
-export function matrix(rows: number, cols: number, data?: Float32Array): Matrix {
-  const d = data ?? new Float32Array(rows * cols);
-  if (d.length !== rows * cols) throw new Error(`matrix: expected ${rows * cols} values, got ${d.length}`);
-  return { rows, cols, data: d };
-}
+import type { Matrix } from '../math/matrix';
 
 /** One epoch's logs, Keras style: loss/accuracy on the training data, `val_` keys on validation data. */
 export interface EpochLog {
@@ -40,10 +28,21 @@ export interface SavedModel {
   state: Record<string, unknown>;
 }
 
+/** What every kind is built with: the number of classes and the seed of its randomness. */
+export interface ClassifierContext {
+  numClasses: number;
+  seed: number;
+}
+
 /** The estimator interface (scikit-learn / Keras spirit). */
 export interface Classifier<P = Record<string, unknown>> {
   readonly kind: string;
   readonly params: P;
+  /**
+   * Where its work ran, as runs record it: the TensorFlow.js backend for the tfjs kinds, the training
+   * engine of an mlp, the solver threads of an svc ('js' when nothing more is known).
+   */
+  readonly backend: string;
   fit(X: Matrix, y: Int32Array, opts?: FitOptions): Promise<void>;
   /** Rows sum to 1; one column per class. */
   predictProba(X: Matrix): Promise<Matrix>;
@@ -61,24 +60,5 @@ export function b64ToF32(s: string): Float32Array {
   const b = Buffer.from(s, 'base64');
   const out = new Float32Array(b.byteLength / 4);
   new Uint8Array(out.buffer).set(b);
-  return out;
-}
-
-/** Argmax of each row. */
-export function argmaxRows(m: Matrix): Int32Array {
-  const out = new Int32Array(m.rows);
-  for (let i = 0; i < m.rows; i++) {
-    let best = 0;
-    let bv = -Infinity;
-    const o = i * m.cols;
-    for (let j = 0; j < m.cols; j++) {
-      const v = m.data[o + j]!;
-      if (v > bv) {
-        bv = v;
-        best = j;
-      }
-    }
-    out[i] = best;
-  }
   return out;
 }

@@ -1,10 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { loadClassifier } from '../classifiers/registry';
-import type { Classifier, EpochLog, Matrix, SavedModel } from '../classifiers/types';
-import { loadSetData } from './train-run';
-import { blobToF32, nowIso, type Db } from '../db/database';
+import type { Classifier, EpochLog, SavedModel } from '../classifiers/types';
+import { blobToF32, f32ToBlob, nowIso, type Db } from '../db/database';
 import { LabError } from '../errors';
+import type { Matrix } from '../math/matrix';
 import { METRIC_KEYS, type ClassificationMetrics } from '../metrics/metrics';
 
 /** Status of a run. */
@@ -155,6 +155,182 @@ export function exportRun(db: Db, runId: number, dir: string): { metricsFile: st
   }
   fs.writeFileSync(predictionsFile, lines.join('\n') + '\n');
   return { metricsFile, predictionsFile, rows: rows.length };
+}
+
+/** The train and test vectors of an embedding set, rows ordered by sample id. */
+export interface SetData {
+  numClasses: number;
+  dim: number;
+  fingerprint: string | null;
+  train: { X: Matrix; y: Int32Array; ids: Int32Array };
+  test: { X: Matrix; y: Int32Array; ids: Int32Array };
+}
+
+/** Loads an embedding set's vectors; the set must be complete (status 'done'). */
+export function loadSetData(db: Db, setId: number): SetData {
+  const set = db
+    .prepare(
+      `SELECT es.id, es.status, es.dim, d.classes, d.fingerprint, d.name
+       FROM embedding_sets es JOIN datasets d ON d.id = es.dataset_id WHERE es.id = ?`,
+    )
+    .get(setId) as { id: number; status: string; dim: number; classes: string; fingerprint: string | null; name: string } | undefined;
+  if (!set) throw new LabError('not_found', `Embedding set ${setId} does not exist.`);
+  if (set.status !== 'done') {
+    throw new LabError(
+      'conflict',
+      `Embedding set ${setId} is '${set.status}', not complete: finish (or resume) its embedding job before training on it.`,
+    );
+  }
+  let numClasses = 0;
+  try {
+    const classes = JSON.parse(set.classes) as unknown;
+    if (Array.isArray(classes)) numClasses = classes.length;
+  } catch {
+    /* fall back to the labels */
+  }
+  const rows = db
+    .prepare(
+      `SELECT s.id AS id, s.split AS split, s.label AS label, e.vector AS vector
+       FROM embeddings e JOIN samples s ON s.id = e.sample_id WHERE e.set_id = ? ORDER BY s.id`,
+    )
+    .all(setId) as { id: number; split: 'train' | 'test'; label: number; vector: Buffer }[];
+  const D = set.dim;
+  const parts = { train: [] as typeof rows, test: [] as typeof rows };
+  let maxLabel = -1;
+  for (const r of rows) {
+    if (r.vector.byteLength !== D * 4) {
+      throw new LabError('db_corrupt', `Embedding of sample ${r.id} in set ${setId} has ${r.vector.byteLength / 4} values, expected ${D}.`);
+    }
+    parts[r.split].push(r);
+    if (r.label > maxLabel) maxLabel = r.label;
+  }
+  numClasses = Math.max(numClasses, maxLabel + 1);
+  const build = (list: typeof rows): SetData['train'] => {
+    const X = new Float32Array(list.length * D);
+    const y = new Int32Array(list.length);
+    const ids = new Int32Array(list.length);
+    list.forEach((r, i) => {
+      X.set(blobToF32(r.vector, D), i * D);
+      y[i] = r.label;
+      ids[i] = r.id;
+    });
+    return { X: { rows: list.length, cols: D, data: X }, y, ids };
+  };
+  return { numClasses, dim: D, fingerprint: set.fingerprint, train: build(parts.train), test: build(parts.test) };
+}
+
+/** Does this embedding set exist? */
+export function setExists(db: Db, setId: number): boolean {
+  return db.prepare('SELECT id FROM embedding_sets WHERE id = ?').get(setId) !== undefined;
+}
+
+/** What a new run is: its set, kind, validated params (defaults filled in) and seed. */
+export interface NewRun {
+  setId: number;
+  kind: string;
+  params: object;
+  seed: number;
+  jobId: string | null;
+}
+
+/** Inserts a 'queued' run; returns its id. */
+export function insertRun(db: Db, r: NewRun): number {
+  const info = db
+    .prepare("INSERT INTO runs (set_id, kind, params, seed, status, job_id, created_at) VALUES (?, ?, ?, ?, 'queued', ?, ?)")
+    .run(r.setId, r.kind, JSON.stringify(r.params), r.seed, r.jobId, nowIso());
+  return Number(info.lastInsertRowid);
+}
+
+/** Records the job that trains a run. */
+export function attachRunJob(db: Db, runId: number, jobId: string): void {
+  db.prepare('UPDATE runs SET job_id = ? WHERE id = ?').run(jobId, runId);
+}
+
+/** Deletes a run (its epochs, metrics, predictions and artifact go with it). */
+export function deleteRun(db: Db, id: number): void {
+  db.prepare('DELETE FROM runs WHERE id = ?').run(id);
+}
+
+/** What executeRun reads of a run. */
+export interface RunToTrain {
+  id: number;
+  set_id: number;
+  kind: string;
+  params: string;
+  seed: number;
+  status: string;
+}
+
+/** The run to train, or undefined when absent. */
+export function getRunToTrain(db: Db, runId: number): RunToTrain | undefined {
+  return db.prepare('SELECT id, set_id, kind, params, seed, status FROM runs WHERE id = ?').get(runId) as RunToTrain | undefined;
+}
+
+// Run status changes: every write of runs.status is one of the functions below.
+
+/** A run starts training: status 'running', its old epoch logs cleared. */
+export function markRunRunning(db: Db, runId: number): void {
+  db.prepare("UPDATE runs SET status = 'running', error = NULL, finished_at = NULL WHERE id = ?").run(runId);
+  db.prepare('DELETE FROM epochs WHERE run_id = ?').run(runId);
+}
+
+/** A run ended without results: 'cancelled' (no error) or 'failed' with the reason. */
+export function markRunEnded(db: Db, runId: number, status: 'failed' | 'cancelled', error: string | null): void {
+  db.prepare('UPDATE runs SET status = ?, error = ?, finished_at = ? WHERE id = ?').run(status, error, nowIso(), runId);
+}
+
+/** A run's job stopped before it finished (its process died or the host closed): 'interrupted' with the reason. */
+export function markRunInterrupted(db: Db, runId: number, reason: string): void {
+  db.prepare("UPDATE runs SET status = 'interrupted', error = ?, finished_at = ? WHERE id = ? AND status IN ('queued','running')").run(reason, nowIso(), runId);
+}
+
+/** Every unfinished run of a job (an experiment) is 'interrupted' with the reason. */
+export function markJobRunsInterrupted(db: Db, jobId: string, reason: string): void {
+  db.prepare("UPDATE runs SET status = 'interrupted', error = ?, finished_at = ? WHERE job_id = ? AND status IN ('queued','running')").run(reason, nowIso(), jobId);
+}
+
+/** Writes one epoch's logs of a run (replacing a previous attempt's). */
+export function epochWriter(db: Db, runId: number): (log: EpochLog) => void {
+  const ins = db.prepare('INSERT OR REPLACE INTO epochs (run_id, epoch, logs) VALUES (?, ?, ?)');
+  return (log) => ins.run(runId, log.epoch, JSON.stringify(log));
+}
+
+/** Everything a finished run stores. */
+export interface RunResults {
+  train: ClassificationMetrics;
+  test: ClassificationMetrics | null;
+  /** Test-split probabilities and predicted labels, rows in `testIds` order (null without a test split). */
+  proba: Matrix | null;
+  testPred: Int32Array | null;
+  testIds: Int32Array;
+  artifact: Buffer;
+  fingerprint: string | null;
+  backend: string;
+  fitSeconds: number;
+  predictRowsPerSec: number;
+  modelBytes: number;
+}
+
+/** Stores a run's metrics, test predictions and model and marks it 'done', in one transaction. */
+export function markRunDone(db: Db, runId: number, r: RunResults): void {
+  db.transaction(() => {
+    const insM = db.prepare('INSERT OR REPLACE INTO metrics (run_id, split, metrics) VALUES (?, ?, ?)');
+    insM.run(runId, 'train', JSON.stringify(r.train));
+    if (r.test) insM.run(runId, 'test', JSON.stringify(r.test));
+    db.prepare('DELETE FROM predictions WHERE run_id = ?').run(runId);
+    if (r.proba && r.testPred) {
+      const C = r.proba.cols;
+      const insP = db.prepare('INSERT INTO predictions (run_id, sample_id, predicted, proba) VALUES (?, ?, ?, ?)');
+      for (let i = 0; i < r.proba.rows; i++) {
+        insP.run(runId, r.testIds[i]!, r.testPred[i]!, f32ToBlob(r.proba.data.slice(i * C, (i + 1) * C)));
+      }
+    }
+    db.prepare("INSERT OR REPLACE INTO artifacts (run_id, format, data) VALUES (?, 'json', ?)").run(runId, r.artifact);
+    db.prepare(
+      `UPDATE runs SET status = 'done', error = NULL, fingerprint = ?, backend = ?, fit_seconds = ?, predict_rows_per_sec = ?,
+       model_bytes = ?, finished_at = ? WHERE id = ?`,
+    ).run(r.fingerprint, r.backend, r.fitSeconds, r.predictRowsPerSec, r.modelBytes, nowIso(), runId);
+  })();
 }
 
 /** Marks runs left 'running' by a process that died as 'interrupted'; returns how many. Call at start-up. */

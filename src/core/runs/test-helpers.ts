@@ -1,5 +1,5 @@
 import { f32ToBlob, nowIso, type Db } from '../db/database';
-import { Prng } from '../classifiers/prng';
+import { Prng } from '../math/prng';
 
 /** Options of a synthetic embedding set: seeded Gaussian blobs, one per class. */
 export interface BlobSetOptions {

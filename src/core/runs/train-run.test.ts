@@ -4,9 +4,9 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase, type Db } from '../db/database';
 import { LabError } from '../errors';
-import { compareRuns, exportRun, getRun, listRuns, markInterruptedRuns, predictWithRun } from './queries';
+import { compareRuns, exportRun, getRun, listRuns, loadSetData, markInterruptedRuns, predictWithRun } from './queries';
 import { insertBlobEmbeddingSet } from './test-helpers';
-import { createRun, executeRun, loadSetData } from './train-run';
+import { createRun, executeRun } from './train-run';
 
 let dir: string;
 let file: string;

@@ -1,8 +1,7 @@
 import { z } from 'zod';
-import { CLASSIFIER_KINDS } from '../classifier-params';
-import { id, job, method } from './common';
+import { CLASSIFIER_KINDS, classifierKind } from './classifiers';
+import { id, jobOf, method, seed } from './common';
 
-export const classifierKind = z.enum(CLASSIFIER_KINDS);
 export const runStatus = z.enum(['queued', 'running', 'done', 'failed', 'cancelled', 'interrupted']);
 
 export const metricsSchema = z.object({
@@ -48,6 +47,28 @@ export type RunDetail = z.infer<typeof runDetail>;
 export const compareRow = z.record(z.string(), z.union([z.number(), z.string(), z.null()]));
 export type CompareRow = z.infer<typeof compareRow>;
 
+/** What a training job reports: the run's outcome (its metrics are also stored with the run). */
+export const trainResult = z.object({
+  runId: z.number(),
+  kind: classifierKind,
+  status: z.literal('done'),
+  backend: z.string(),
+  fitSeconds: z.number(),
+  predictRowsPerSec: z.number(),
+  modelBytes: z.number(),
+  numClasses: z.number(),
+  trainRows: z.number(),
+  testRows: z.number(),
+  train: metricsSchema,
+  /** null when the set has no test split. */
+  test: metricsSchema.nullable(),
+});
+export type TrainResult = z.infer<typeof trainResult>;
+
+/** What an experiment (or the offline demo) made: its dataset, one set per backbone, the runs. */
+export const experimentResult = z.object({ datasetId: z.number(), sets: z.array(z.number()), runs: z.array(z.number()) });
+export type ExperimentResult = z.infer<typeof experimentResult>;
+
 export const trainingApi = {
   'runs.start': method(
     z
@@ -55,10 +76,10 @@ export const trainingApi = {
         setId: id,
         kind: classifierKind,
         params: z.record(z.string(), z.unknown()).default({}),
-        seed: z.number().int().min(0).max(2 ** 31 - 1).default(0),
+        seed: seed.default(0),
       })
       .strict(),
-    job,
+    jobOf('train', trainResult),
     'Train a classifier on an embedding set (a job). Params are validated against the kind\'s schema.',
   ),
   'runs.list': method(z.object({ setId: id.optional() }).strict(), z.array(run), 'Runs, newest first.'),
@@ -94,10 +115,10 @@ export const trainingApi = {
         preset: z.enum(['dinov2-eval', 'resize-224']).default('resize-224'),
         provider: z.enum(['auto', 'cpu', 'webgpu', 'cuda']).default('auto'),
         kinds: z.array(classifierKind).min(1).default([...CLASSIFIER_KINDS]),
-        seed: z.number().int().min(0).default(0),
+        seed: seed.default(0),
       })
       .strict(),
-    job,
+    jobOf('experiment', experimentResult),
     'The whole study in one job: (demo: import Shapes-10,) embed with each backbone, train every kind.',
   ),
 } as const;

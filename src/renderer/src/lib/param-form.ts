@@ -1,19 +1,14 @@
-/** Turns a classifier kind's paramDocs and defaults into form fields, and the form's text back into params. */
-import {
-  classifierParamSchemas,
-  defaultParams,
-  paramDocs,
-  type ClassifierKind,
-  type ParamDoc,
-} from '../../../shared/classifier-params';
+/**
+ * Turns a classifier kind's description (from `classifiers.kinds`: fields with their types and limits, and
+ * the defaults) into form fields, and the form's text back into params, checked against the same limits
+ * the engine's schema enforces.
+ */
+import type { ClassifierKindInfo, ParamField as FieldInfo, ParamFieldType } from '../../../shared/contract';
 
 /** How a parameter is edited. */
-export type FieldType = 'number' | 'boolean' | 'select' | 'number-or-scale' | 'number-list';
+export type FieldType = ParamFieldType;
 
-export interface ParamField {
-  key: string;
-  doc: ParamDoc;
-  type: FieldType;
+export interface ParamField extends FieldInfo {
   /** The default, as the form shows it. */
   initial: string | boolean;
 }
@@ -21,47 +16,70 @@ export interface ParamField {
 /** What the form holds: text for numbers and lists, booleans for switches. */
 export type FormValues = Record<string, string | boolean>;
 
-function fieldType(def: unknown, doc: ParamDoc): FieldType {
-  if (typeof def === 'boolean') return 'boolean';
-  if (Array.isArray(def)) return 'number-list';
-  if (doc.options?.includes('scale')) return 'number-or-scale';
-  if (typeof def === 'string') return 'select';
-  return 'number';
-}
-
 function show(v: unknown): string | boolean {
   if (typeof v === 'boolean') return v;
   if (Array.isArray(v)) return v.map((x) => String(x)).join(', ');
   return String(v);
 }
 
-/** The fields of a kind, in paramDocs order, with their defaults. */
-export function paramFields(kind: ClassifierKind): ParamField[] {
-  const defaults = defaultParams(kind) as Record<string, unknown>;
-  return Object.entries(paramDocs[kind] as Record<string, ParamDoc>).map(([key, doc]) => ({
-    key,
-    doc,
-    type: fieldType(defaults[key], doc),
-    initial: show(defaults[key]),
-  }));
+/** The fields of a kind, in its schema's order, with their defaults. */
+export function paramFields(info: ClassifierKindInfo): ParamField[] {
+  return info.fields.map((f) => ({ ...f, initial: show(info.defaults[f.key]) }));
 }
 
 export function initialValues(fields: ParamField[]): FormValues {
   return Object.fromEntries(fields.map((f) => [f.key, f.initial]));
 }
 
-function bounds(x: number, doc: ParamDoc): string | null {
-  if (doc.min !== undefined && x < doc.min) return `At least ${doc.min}.`;
-  if (doc.max !== undefined && x > doc.max) return `At most ${doc.max}.`;
+/** The limits of a field in words, e.g. "min 1, max 8192" (empty when it has none; a list's apply to each value). */
+export function limitsHint(f: FieldInfo): string {
+  const limits = [
+    f.exclusiveMin !== undefined ? `more than ${f.exclusiveMin}` : '',
+    f.min !== undefined ? `min ${f.min}` : '',
+    f.max !== undefined ? `max ${f.max}` : '',
+  ]
+    .filter(Boolean)
+    .join(', ');
+  return limits && f.type === 'number-list' ? `each ${limits}` : limits;
+}
+
+function bounds(x: number, f: FieldInfo): string | null {
+  if (f.min !== undefined && x < f.min) return `At least ${f.min}.`;
+  if (f.exclusiveMin !== undefined && x <= f.exclusiveMin) return f.exclusiveMin === 0 ? 'A positive number.' : `More than ${f.exclusiveMin}.`;
+  if (f.max !== undefined && x > f.max) return `At most ${f.max}.`;
   return null;
 }
 
+function readList(text: string, f: FieldInfo): { value: number[]; error?: string } {
+  const parts = text.split(/[\s,;]+/).filter(Boolean);
+  const nums = parts.map(Number);
+  const bad = nums.findIndex((n) => !Number.isFinite(n));
+  if (!parts.length) return { value: nums, error: 'Enter at least one number.' };
+  if (bad >= 0) return { value: nums, error: `"${parts[bad]}" is not a number.` };
+  const out = nums.map((n) => bounds(n, f)).find((e) => e);
+  if (out) return { value: nums, error: `Each value: ${out.toLowerCase()}` };
+  if (f.minItems !== undefined && nums.length < f.minItems) return { value: nums, error: `At least ${f.minItems} values.` };
+  if (f.maxItems !== undefined && nums.length > f.maxItems) return { value: nums, error: `At most ${f.maxItems} values.` };
+  return { value: nums };
+}
+
+/** E.g. "A positive number or 'scale'." */
+function numberOrWords(f: FieldInfo): string {
+  const words = (f.options ?? []).map((o) => `'${String(o)}'`).join(' or ');
+  return `${f.exclusiveMin === 0 ? 'A positive number' : 'A number'}${words ? ` or ${words}` : ''}.`;
+}
+
+function readNumber(text: string, f: FieldInfo): { value: number; error?: string } {
+  const n = Number(text);
+  if (text === '' || !Number.isFinite(n)) return { value: n, error: f.type === 'number-or-scale' ? numberOrWords(f) : 'Enter a number.' };
+  const b = bounds(n, f);
+  if (b) return { value: n, error: b };
+  if (f.type === 'integer' && !Number.isInteger(n)) return { value: n, error: 'A whole number.' };
+  return { value: n };
+}
+
 /** Parses and checks the form: params to send, or an error per field. */
-export function readParams(
-  kind: ClassifierKind,
-  fields: ParamField[],
-  values: FormValues,
-): { params: Record<string, unknown>; errors: Record<string, string> } {
+export function readParams(fields: ParamField[], values: FormValues): { params: Record<string, unknown>; errors: Record<string, string> } {
   const params: Record<string, unknown> = {};
   const errors: Record<string, string> = {};
   for (const f of fields) {
@@ -71,38 +89,18 @@ export function readParams(
       continue;
     }
     const text = String(raw ?? '').trim();
+    let read: { value: unknown; error?: string };
     if (f.type === 'select') {
-      params[f.key] = text;
-    } else if (f.type === 'number-or-scale' && text === 'scale') {
-      params[f.key] = 'scale';
+      read = { value: text, ...(f.options?.includes(text) ? {} : { error: `One of ${(f.options ?? []).join(', ')}.` }) };
+    } else if (f.type === 'number-or-scale' && f.options?.includes(text)) {
+      read = { value: text };
     } else if (f.type === 'number-list') {
-      const parts = text.split(/[\s,;]+/).filter(Boolean);
-      const nums = parts.map(Number);
-      const bad = nums.findIndex((n) => !Number.isFinite(n));
-      if (!parts.length) errors[f.key] = 'Enter at least one number.';
-      else if (bad >= 0) errors[f.key] = `"${parts[bad]}" is not a number.`;
-      else {
-        const out = nums.map((n) => bounds(n, f.doc)).find((e) => e);
-        if (out) errors[f.key] = `Each value: ${out.toLowerCase()}`;
-      }
-      params[f.key] = nums;
+      read = readList(text, f);
     } else {
-      const n = Number(text);
-      if (text === '' || !Number.isFinite(n)) errors[f.key] = f.type === 'number-or-scale' ? "A positive number or 'scale'." : 'Enter a number.';
-      else {
-        const b = bounds(n, f.doc);
-        if (b) errors[f.key] = b;
-      }
-      params[f.key] = n;
+      read = readNumber(text, f);
     }
-  }
-  // The contract's own schema catches the rest (whole numbers, positivity).
-  const r = classifierParamSchemas[kind].safeParse(params);
-  if (!r.success) {
-    for (const issue of r.error.issues) {
-      const key = String(issue.path[0] ?? '');
-      if (key && !errors[key]) errors[key] = /expected int/.test(issue.message) ? 'A whole number.' : issue.message;
-    }
+    params[f.key] = read.value;
+    if (read.error) errors[f.key] = read.error;
   }
   return { params, errors };
 }

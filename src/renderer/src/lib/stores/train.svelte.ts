@@ -1,5 +1,4 @@
-import type { ClassifierKind } from '../../../../shared/classifier-params';
-import type { Run } from '../../../../shared/contract';
+import type { ClassifierKind, Run } from '../../../../shared/contract';
 import { errMsg } from '../errors';
 import { latestOnly } from '../latest';
 import { client } from '../transport';

@@ -1,0 +1,13 @@
+/** The knn kind: DINO's weighted k-NN; its saved model is its training set (stored by reference). */
+import { defineClassifier } from '../spec';
+import { KnnClassifier } from './knn';
+import { knnParams, tags, text } from './params';
+
+export const knn = defineClassifier({
+  kind: 'knn',
+  text,
+  params: knnParams,
+  tags,
+  create: (params, ctx) => new KnnClassifier(params, ctx),
+  load: (saved) => KnnClassifier.load(saved),
+});

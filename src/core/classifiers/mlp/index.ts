@@ -1,0 +1,15 @@
+/** The mlp kind: the reference study's PyTorch-style MLP with best-epoch restore (onnxruntime or tfjs engine). */
+import { defineClassifier } from '../spec';
+import { MlpClassifier } from './mlp';
+import { mlpParams, tags, text } from './params';
+
+export const mlp = defineClassifier({
+  kind: 'mlp',
+  text,
+  params: mlpParams,
+  tags,
+  // The study's protocol: the best epoch is chosen on the test split, passed to fit as `validation`.
+  selectsOnTest: (params) => params.selectOn === 'test',
+  create: (params, ctx) => new MlpClassifier(params, ctx),
+  load: (saved) => MlpClassifier.load(saved),
+});

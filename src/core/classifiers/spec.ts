@@ -1,0 +1,50 @@
+/**
+ * What a classifier kind is, declared once in its own folder (`classifiers/<kind>/index.ts`) and listed
+ * by one line in `registry.ts`. Nothing outside `classifiers/<kind>/` and the contract tests a kind by
+ * name: callers read these fields instead.
+ */
+import type { z } from 'zod';
+import type { ClassifierKind } from '../../shared/contract';
+import type { Classifier, SavedModel } from './types';
+
+/** Facts about a kind that the engine and the UI act on. */
+export interface ClassifierTags {
+  /** Trains in epochs and reports one EpochLog per epoch (its curves have an epoch axis). */
+  epochs: boolean;
+  /**
+   * Its saved model is its training set (k-NN): a run stores a reference to the embedding set instead
+   * of a copy of the vectors, under `state.train` -> `state.trainFromSet`.
+   */
+  keepsTrainingSetByReference: boolean;
+  /** Where its work runs when a fitted model does not say more: 'tfjs' (TensorFlow.js backend) or 'js'. */
+  engine: 'tfjs' | 'js';
+}
+
+/** Shown in the UI: the tab, the panel's title and one sentence on what it is. */
+export interface ClassifierText {
+  title: string;
+  tab: string;
+  blurb: string;
+}
+
+/** A classifier kind's declaration. `params` is a zod object whose fields carry `.meta({ label, description })`. */
+export interface ClassifierSpec<K extends ClassifierKind = ClassifierKind, P extends object = object> {
+  kind: K;
+  text: ClassifierText;
+  params: z.ZodType<P>;
+  tags: ClassifierTags;
+  /**
+   * True when these params ask to select the best epoch on the test split (the study's protocol): the
+   * run then passes the test set as fit's `validation`. Kinds without the option leave it out.
+   */
+  selectsOnTest?(params: P): boolean;
+  /** An unfitted classifier with validated params. */
+  create(params: P, ctx: { numClasses: number; seed: number }): Classifier<P>;
+  /** A fitted classifier from what its toJSON() returned. */
+  load(saved: SavedModel): Classifier<P>;
+}
+
+/** Declares a kind (keeps the params type tied to the schema). */
+export function defineClassifier<K extends ClassifierKind, P extends object>(spec: ClassifierSpec<K, P>): ClassifierSpec<K, P> {
+  return spec;
+}
