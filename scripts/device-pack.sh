@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Packs the embedding benchmark for a GPU machine without Node or network (see ../shared/device/README.md):
-# bench/embed.ts bundled into out/bench/embed.mjs (onnxruntime-node, better-sqlite3 and sharp stay
-# external), then ../shared/device/prepare.sh packs Node, onnxruntime-node, the Vulkan loader and the
-# native modules the end-to-end part needs into .device/ (git-ignored). Then, on the device, from the
-# project root, carrying .device:
+# bench/embed.ts bundled into out/bench/embed.mjs and its inference worker into out/bench/inference-worker.js
+# (onnxruntime-node, better-sqlite3 and sharp stay external), then ../shared/device/prepare.sh packs Node,
+# onnxruntime-node, the Vulkan loader and the native modules the end-to-end part needs into .device/
+# (git-ignored). Then, on the device, from the project root, carrying .device:
 #   source .device/gpu-env.sh; python3 .device/export_vits14.py /tmp/vits14.onnx; \
 #   python3 .device/export_vits14.py /tmp/vits14-fp16.onnx --fp16; \
 #   for m in vits14 vits14-fp16; do node out/bench/embed.mjs --model /tmp/$m.onnx --ep webgpu \
@@ -17,6 +17,9 @@ npx esbuild bench/embed.ts --bundle --platform=node --format=esm --target=node20
   --external:onnxruntime-node --external:better-sqlite3 --external:sharp \
   --banner:js="import { createRequire as __cr } from 'module'; const require = __cr(import.meta.url);" \
   --outfile=out/bench/embed.mjs --log-level=warning
+# The inference worker thread is its own entry (src/core/entry.ts finds <base>.js next to the bundle).
+npx esbuild src/core/embeddings/inference-worker.ts --bundle --platform=node --format=esm --target=node20 \
+  --external:onnxruntime-node --outfile=out/bench/inference-worker.js --log-level=warning
 ../shared/device/prepare.sh out/bench \
   node_modules/better-sqlite3/package.json node_modules/better-sqlite3/lib \
   node_modules/better-sqlite3/build/Release/better_sqlite3.node \

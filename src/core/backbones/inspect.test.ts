@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { LabError } from '../errors';
 import { inspectOnnx } from './inspect';
-import { OnnxType } from './onnx-writer';
+import { OnnxType } from '../onnx/onnx-writer';
 import { f16Model, nanModel, oneNodeModel, tinyBackbone, tokensModel } from './tiny-models';
 
 const MODEL = path.resolve(process.cwd(), '../shared/fixtures/models/dinov2-vits14-random.onnx');

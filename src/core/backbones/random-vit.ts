@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { mulberry32 } from '../prng';
+import { mulberry32 } from '../math/prng';
 import { f32ToF16 } from '../embeddings/float16';
-import { encodeModel, f32Tensor, i64Tensor, type NodeDef, type TensorDef, OnnxType } from './onnx-writer';
+import { encodeModel, f32Tensor, i64Tensor, type NodeDef, type TensorDef, OnnxType } from '../onnx/onnx-writer';
 
 /** Architecture of the random baseline: DINOv2's ViT-S/14 at 224 (16x16 patches + CLS). */
 export const RANDOM_VIT_S14 = { patch: 14, dim: 384, depth: 12, heads: 6, mlp: 1536, imageSize: 224, seed: 0 } as const;

@@ -1,4 +1,4 @@
-import { encodeModel, f32Tensor, i64Tensor, type Dim, OnnxType, type OnnxElemType } from './onnx-writer';
+import { encodeModel, f32Tensor, i64Tensor, type Dim, OnnxType, type OnnxElemType } from '../onnx/onnx-writer';
 
 /**
  * Tiny ONNX models for tests and benchmarks (each builds in microseconds): a well-formed backbone and

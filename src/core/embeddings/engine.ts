@@ -1,8 +1,7 @@
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { Worker } from 'node:worker_threads';
-import type { BackboneRow } from '../backbones/registry';
+import type { BackboneRow } from '../backbones/queries';
 import { ensureRandomVit } from '../backbones/random-vit';
 import { LabError } from '../errors';
 import { hasGpuDevice } from '../info';
@@ -10,7 +9,8 @@ import type { RGBImage } from '../images/decode';
 import { type Preset, preprocessTo } from '../images/preprocess';
 import { resize32 } from '../images/resize';
 import { buildFusedModel, FUSED_INPUT, FUSED_OUTPUT } from './fused-model';
-import { INFERENCE_WORKER_SRC } from './inference-worker';
+import type { SessionConfig } from './inference-messages';
+import { InferenceThread } from './inference-thread';
 
 /** Execution providers a user can ask for; `auto` tries cuda, then webgpu, then cpu. */
 export type ProviderChoice = 'auto' | 'cpu' | 'webgpu' | 'cuda';
@@ -110,94 +110,25 @@ function rawPixelsEmbedder(): Embedder {
   };
 }
 
-interface Pending {
-  resolve: (v: Float32Array) => void;
-  reject: (e: Error) => void;
+/** The model file of an ONNX backbone (random-vit is built into modelsDir on first use). */
+function modelPathOf(backbone: BackboneRow, modelsDir: string): string {
+  if (backbone.kind === 'random-vit') return ensureRandomVit(modelsDir);
+  if (!backbone.file || !fs.existsSync(backbone.file)) {
+    throw new LabError('not_found', `The model file of backbone "${backbone.name}" (${backbone.file ?? 'none'}) is missing: add the file again.`);
+  }
+  return backbone.file;
 }
 
-/** A worker thread holding one InferenceSession. */
-class InferenceThread {
-  private worker: Worker;
-  private pending = new Map<number, Pending>();
-  private nextId = 1;
-  private waiter: ((m: { type: string; ok?: boolean; error?: string }) => void) | null = null;
-  private dead: Error | null = null;
-
-  constructor(ortPath: string) {
-    this.worker = new Worker(INFERENCE_WORKER_SRC, { eval: true, workerData: { ortPath } });
-    this.worker.on('message', (m: { type: string; id?: number; out?: Float32Array; error?: string; ok?: boolean }) => {
-      if (m.type === 'run') {
-        const p = this.pending.get(m.id!);
-        this.pending.delete(m.id!);
-        if (!p) return;
-        if (m.error !== undefined) p.reject(new LabError('job_failed', `Inference failed: ${m.error}`));
-        else p.resolve(m.out!);
-      } else {
-        const w = this.waiter;
-        this.waiter = null;
-        w?.(m);
-      }
-    });
-    const fail = (err: Error): void => {
-      this.dead = err;
-      for (const p of this.pending.values()) p.reject(err);
-      this.pending.clear();
-      const w = this.waiter;
-      this.waiter = null;
-      w?.({ type: 'error', ok: false, error: err.message });
-    };
-    this.worker.on('error', (e) => fail(new LabError('job_failed', `The inference thread crashed: ${e.message}`)));
-    this.worker.on('exit', (code) => fail(new LabError('job_failed', `The inference thread exited (code ${code}).`)));
-  }
-
-  private request(msg: object, transfer: ArrayBuffer[] = []): Promise<{ type: string; ok?: boolean; error?: string }> {
-    return new Promise((resolve) => {
-      if (this.dead) return resolve({ type: 'error', ok: false, error: this.dead.message });
-      this.waiter = resolve;
-      this.worker.postMessage(msg, transfer);
-    });
-  }
-
-  /** Opens the session; model bytes are transferred to the thread once, and it keeps them for later tries. */
-  init(cfg: Record<string, unknown>, modelBytes?: Uint8Array): Promise<{ ok?: boolean; error?: string }> {
-    if (!modelBytes) return this.request({ type: 'init', ...cfg });
-    return this.request({ type: 'init', ...cfg, modelBytes }, [modelBytes.buffer as ArrayBuffer]);
-  }
-
-  run(data: Float32Array | Uint8Array, n: number): Promise<Float32Array> {
-    if (this.dead) return Promise.reject(this.dead);
-    const id = this.nextId++;
-    // Transfer when the array owns its whole buffer; otherwise copy the part that matters.
-    const owned = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength && data.buffer instanceof ArrayBuffer;
-    const payload = owned ? data : data.slice();
-    return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
-      this.worker.postMessage({ type: 'run', id, data: payload, n }, [payload.buffer as ArrayBuffer]);
-    });
-  }
-
-  async close(): Promise<void> {
-    if (!this.dead) await this.request({ type: 'close' });
-    this.dead ??= new LabError('job_failed', 'The embedder is closed.');
-    await this.worker.terminate();
-  }
+/** The session configurations to try: the backbone as it is, and the fused model when one was built. */
+interface Plan {
+  plain: Omit<SessionConfig, 'provider'>;
+  fused: Omit<SessionConfig, 'provider'> | null;
+  /** The fused model's bytes; null when none was asked for or it could not be built. */
+  fusedBytes: Uint8Array | null;
+  notices: string[];
 }
 
-/**
- * Opens a backbone for embedding. ONNX backbones run in a worker thread on the chosen provider; `auto`
- * tries cuda, webgpu, then cpu and records a notice for each that failed. raw-pixels needs no model.
- */
-export async function createEmbedder(backbone: BackboneRow, opts: EmbedderOptions): Promise<Embedder> {
-  if (backbone.kind === 'raw-pixels') return rawPixelsEmbedder();
-  let modelPath: string;
-  if (backbone.kind === 'random-vit') {
-    modelPath = ensureRandomVit(opts.modelsDir);
-  } else {
-    if (!backbone.file || !fs.existsSync(backbone.file)) {
-      throw new LabError('not_found', `The model file of backbone "${backbone.name}" (${backbone.file ?? 'none'}) is missing: add the file again.`);
-    }
-    modelPath = backbone.file;
-  }
+function planSessions(backbone: BackboneRow, modelPath: string, gp: EmbedderOptions['graphPreprocess']): Plan {
   const size = backbone.imageSize;
   const base = {
     inputName: backbone.inputName ?? 'pixel_values',
@@ -205,8 +136,7 @@ export async function createEmbedder(backbone: BackboneRow, opts: EmbedderOption
     outputKind: backbone.outputKind ?? 'pooler',
   } as const;
   const notices: string[] = [];
-  let fused: Uint8Array | null = null;
-  const gp = opts.graphPreprocess;
+  let fusedBytes: Uint8Array | null = null;
   if (gp) {
     const r = buildFusedModel(new Uint8Array(fs.readFileSync(modelPath)), {
       ...base,
@@ -215,80 +145,88 @@ export async function createEmbedder(backbone: BackboneRow, opts: EmbedderOption
       imageSize: size,
       preprocess: gp,
     });
-    if (r.ok) fused = r.bytes;
+    if (r.ok) fusedBytes = r.bytes;
     else notices.push(`preprocessing in JS: ${r.reason}`);
   }
-  const plainCfg = { modelPath, ...base, inputType: backbone.precision, itemDims: [3, size, size], dim: backbone.dim };
-  const fusedCfg = gp
+  const plain = { modelPath, ...base, inputType: backbone.precision, itemDims: [3, size, size], dim: backbone.dim };
+  const fused: Plan['fused'] = gp
     ? { modelPath: null, inputName: FUSED_INPUT, inputType: 'uint8', itemDims: [gp.height, gp.width, 3], outputName: FUSED_OUTPUT, outputKind: 'pooler', dim: backbone.dim }
     : null;
-  const candidates = opts.provider === 'auto' ? ORDER : [opts.provider];
-  const ortPath = createRequire(import.meta.url).resolve('onnxruntime-node');
-  const thread = new InferenceThread(ortPath);
-  let provider: string | null = null;
-  let bytes: Uint8Array | undefined = fused ?? undefined;
+  return { plain, fused, fusedBytes, notices };
+}
+
+/**
+ * Opens a session on the first provider of `candidates` that accepts the model, the fused one first when
+ * there is one. Returns the provider and whether the fused model runs; notices get a line per refusal.
+ */
+async function openSession(
+  thread: InferenceThread,
+  plan: Plan,
+  candidates: ('cuda' | 'webgpu' | 'cpu')[],
+  asked: ProviderChoice,
+  ortPath: string,
+): Promise<{ provider: string; fused: boolean } | null> {
+  const { notices } = plan;
+  const fused = plan.fusedBytes !== null;
+  let bytes: Uint8Array | undefined = plan.fusedBytes ?? undefined;
   for (const p of candidates) {
     if (p === 'cuda' && !cudaLibraryPresent(ortPath)) {
       notices.push('cuda: not installed (npm run setup:cuda; needs CUDA 12 and cuDNN 9)');
       continue;
     }
-    if (p === 'webgpu' && opts.provider === 'auto' && !hasGpuDevice()) {
+    if (p === 'webgpu' && asked === 'auto' && !hasGpuDevice()) {
       notices.push('webgpu: skipped, no GPU device found (a software Vulkan driver would be far slower than cpu; choose webgpu to use it anyway)');
       continue;
     }
-    if (fused && fusedCfg) {
-      const r = await thread.init({ ...fusedCfg, provider: p }, bytes);
+    if (fused && plan.fused) {
+      const r = await thread.init({ ...plan.fused, provider: p }, bytes);
       bytes = undefined;
-      if (r.ok) {
-        provider = p;
-        break;
-      }
+      if (r.ok) return { provider: p, fused: true };
       // A provider may refuse the spliced graph yet run the backbone itself: keep the provider, preprocess in JS.
-      const plain = await thread.init({ ...plainCfg, provider: p });
+      const plain = await thread.init({ ...plan.plain, provider: p });
       if (plain.ok) {
-        provider = p;
-        fused = null;
         notices.push(`preprocessing in JS: ${p} could not run the model with preprocessing inside (${(r.error ?? '').split('\n')[0]!.slice(0, 200)})`);
-        break;
+        return { provider: p, fused: false };
       }
       notices.push(providerNotice(p, plain.error ?? r.error ?? 'unknown error'));
       continue;
     }
-    const r = await thread.init({ ...plainCfg, provider: p });
-    if (r.ok) {
-      provider = p;
-      break;
-    }
+    const r = await thread.init({ ...plan.plain, provider: p });
+    if (r.ok) return { provider: p, fused: false };
     notices.push(providerNotice(p, r.error ?? 'unknown error'));
   }
-  if (!provider) {
-    await thread.close();
-    throw new LabError('job_failed', `No execution provider could run ${backbone.name}: ${notices.join('; ')}`);
-  }
-  if (fused) {
-    const { width, height } = gp!;
-    const len = width * height * 3;
-    return {
-      provider,
-      notices,
-      dim: backbone.dim,
-      preprocessing: 'graph',
-      inputSize: size,
-      inputLength: len,
-      allocate: (n) => new Uint8Array(n * len),
-      prepare(img, _preset, out, offset) {
-        if (img.width !== width || img.height !== height) {
-          throw new LabError('bad_image', `The image is ${img.width}x${img.height}, but this dataset's images were ${width}x${height} when it was imported: re-import it.`);
-        }
-        out.set(img.data.subarray(0, len), offset);
-      },
-      embed(batch, n) {
-        if (!(batch instanceof Uint8Array) || batch.length < n * len) throw new RangeError(`embed: expected a Uint8Array of ${n * len} pixels`);
-        return thread.run(batch.length === n * len ? batch : batch.subarray(0, n * len), n);
-      },
-      close: () => thread.close(),
-    };
-  }
+  return null;
+}
+
+/** An embedder fed the images' stored uint8 pixels, preprocessed inside the model graph. */
+function graphEmbedder(thread: InferenceThread, backbone: BackboneRow, provider: string, notices: string[], gp: { width: number; height: number }): Embedder {
+  const { width, height } = gp;
+  const len = width * height * 3;
+  return {
+    provider,
+    notices,
+    dim: backbone.dim,
+    preprocessing: 'graph',
+    inputSize: backbone.imageSize,
+    inputLength: len,
+    allocate: (n) => new Uint8Array(n * len),
+    prepare(img, _preset, out, offset) {
+      if (img.width !== width || img.height !== height) {
+        throw new LabError('bad_image', `The image is ${img.width}x${img.height}, but this dataset's images were ${width}x${height} when it was imported: re-import it.`);
+      }
+      out.set(img.data.subarray(0, len), offset);
+    },
+    embed(batch, n) {
+      if (!(batch instanceof Uint8Array) || batch.length < n * len) throw new RangeError(`embed: expected a Uint8Array of ${n * len} pixels`);
+      return thread.run(batch.length === n * len ? batch : batch.subarray(0, n * len), n);
+    },
+    close: () => thread.close(),
+  };
+}
+
+/** An embedder fed float32 tensors preprocessed in JS with the set's preset. */
+function jsEmbedder(thread: InferenceThread, backbone: BackboneRow, provider: string, notices: string[]): Embedder {
+  const size = backbone.imageSize;
   const inputLength = 3 * size * size;
   return {
     provider,
@@ -310,4 +248,26 @@ export async function createEmbedder(backbone: BackboneRow, opts: EmbedderOption
     },
     close: () => thread.close(),
   };
+}
+
+/**
+ * Opens a backbone for embedding. ONNX backbones run in a worker thread on the chosen provider; `auto`
+ * tries cuda, webgpu, then cpu and records a notice for each that failed. raw-pixels needs no model.
+ */
+export async function createEmbedder(backbone: BackboneRow, opts: EmbedderOptions): Promise<Embedder> {
+  if (backbone.kind === 'raw-pixels') return rawPixelsEmbedder();
+  const modelPath = modelPathOf(backbone, opts.modelsDir);
+  const gp = opts.graphPreprocess;
+  const plan = planSessions(backbone, modelPath, gp);
+  const candidates = opts.provider === 'auto' ? ORDER : [opts.provider];
+  const ortPath = createRequire(import.meta.url).resolve('onnxruntime-node');
+  const thread = new InferenceThread();
+  const opened = await openSession(thread, plan, candidates, opts.provider, ortPath);
+  if (!opened) {
+    await thread.close();
+    throw new LabError('job_failed', `No execution provider could run ${backbone.name}: ${plan.notices.join('; ')}`);
+  }
+  return opened.fused && gp
+    ? graphEmbedder(thread, backbone, opened.provider, plan.notices, gp)
+    : jsEmbedder(thread, backbone, opened.provider, plan.notices);
 }

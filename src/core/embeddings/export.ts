@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Db } from '../db/database';
 import { LabError } from '../errors';
 import { writeNpy } from './npy';
-import { loadSetMatrix } from './queries';
+import { loadSetMatrix, sampleDescriber, setClassesJson } from './queries';
 
 /** Where exportEmbeddings wrote its files, and how many rows. */
 export interface ExportResult {
@@ -23,12 +23,10 @@ function csvField(s: string): string {
 export function exportEmbeddings(db: Db, setId: number, outDir: string): ExportResult {
   const { X, y, sampleIds } = loadSetMatrix(db, setId, 'all');
   if (X.rows === 0) throw new LabError('invalid_input', `Embedding set ${setId} has no vectors yet: run it first.`);
-  const ds = db
-    .prepare('SELECT d.classes FROM embedding_sets es JOIN datasets d ON d.id = es.dataset_id WHERE es.id = ?')
-    .get(setId) as { classes: string };
+  const classesJson = setClassesJson(db, setId);
   let classes: string[] = [];
   try {
-    const parsed = JSON.parse(ds.classes) as unknown;
+    const parsed = JSON.parse(classesJson) as unknown;
     if (Array.isArray(parsed)) classes = parsed.map(String);
   } catch {
     classes = [];
@@ -41,10 +39,10 @@ export function exportEmbeddings(db: Db, setId: number, outDir: string): ExportR
   };
   fs.writeFileSync(files.embeddings, writeNpy('<f4', [X.rows, X.cols], X.data));
   fs.writeFileSync(files.labels, writeNpy('<i8', [y.length], BigInt64Array.from(y, (v) => BigInt(v))));
-  const info = db.prepare('SELECT split, label, source FROM samples WHERE id = ?');
+  const describe = sampleDescriber(db);
   const lines = ['index,sample_id,split,label,class,source'];
   for (let i = 0; i < sampleIds.length; i++) {
-    const s = info.get(sampleIds[i]) as { split: string; label: number; source: string };
+    const s = describe(sampleIds[i]!);
     lines.push([String(i), String(sampleIds[i]), s.split, String(s.label), csvField(classes[s.label] ?? ''), csvField(s.source)].join(','));
   }
   fs.writeFileSync(files.samples, lines.join('\n') + '\n');

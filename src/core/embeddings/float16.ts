@@ -1,43 +1,55 @@
 /**
- * float32 <-> IEEE half conversions by hand (Node 20 has no Float16Array). The source is kept as a string
- * because the inference worker evaluates the very same code; the exports below are built from it.
+ * float32 <-> IEEE half conversions by hand (Node 20 has no Float16Array). Used on the caller's thread
+ * (random-vit's fp16 weights) and in the inference worker (fp16 model inputs and outputs).
  */
-export const FLOAT16_SRC = `
-function f32ToF16(src) {
+
+/** float32 values to IEEE half bits, round to nearest even (overflow to Inf, NaN kept). */
+export function f32ToF16(src: Float32Array): Uint16Array {
   const out = new Uint16Array(src.length);
   const f = new Float32Array(1);
   const u = new Uint32Array(f.buffer);
   for (let i = 0; i < src.length; i++) {
-    f[0] = src[i];
-    const x = u[0];
+    f[0] = src[i]!;
+    const x = u[0]!;
     const sign = (x >>> 16) & 0x8000;
     const e = (x >>> 23) & 0xff;
     let m = x & 0x7fffff;
-    if (e === 0xff) { out[i] = sign | 0x7c00 | (m ? 0x200 : 0); continue; }
+    if (e === 0xff) {
+      out[i] = sign | 0x7c00 | (m ? 0x200 : 0);
+      continue;
+    }
     const he = e - 127 + 15;
-    if (he >= 31) { out[i] = sign | 0x7c00; continue; }
+    if (he >= 31) {
+      out[i] = sign | 0x7c00;
+      continue;
+    }
     if (he <= 0) {
-      if (he < -10) { out[i] = sign; continue; }
+      if (he < -10) {
+        out[i] = sign;
+        continue;
+      }
       m |= 0x800000;
       const shift = 14 - he;
       let h = m >>> shift;
       const rem = m & ((1 << shift) - 1);
       const halfway = 1 << (shift - 1);
-      if (rem > halfway || (rem === halfway && (h & 1))) h++;
+      if (rem > halfway || (rem === halfway && h & 1)) h++;
       out[i] = sign | h;
       continue;
     }
     let h = (he << 10) | (m >>> 13);
     const rem = m & 0x1fff;
-    if (rem > 0x1000 || (rem === 0x1000 && (h & 1))) h++;
+    if (rem > 0x1000 || (rem === 0x1000 && h & 1)) h++;
     out[i] = sign | h;
   }
   return out;
 }
-function f16ToF32(src) {
+
+/** IEEE half bits to float32 values. */
+export function f16ToF32(src: Uint16Array): Float32Array {
   const out = new Float32Array(src.length);
   for (let i = 0; i < src.length; i++) {
-    const h = src[i];
+    const h = src[i]!;
     const s = h & 0x8000 ? -1 : 1;
     const e = (h >>> 10) & 0x1f;
     const m = h & 0x3ff;
@@ -47,14 +59,3 @@ function f16ToF32(src) {
   }
   return out;
 }
-`;
-
-const fns = new Function(`${FLOAT16_SRC}; return { f32ToF16, f16ToF32 };`)() as {
-  f32ToF16: (src: Float32Array) => Uint16Array;
-  f16ToF32: (src: Uint16Array) => Float32Array;
-};
-
-/** float32 values to IEEE half bits, round to nearest even (overflow to Inf, NaN kept). */
-export const f32ToF16: (src: Float32Array) => Uint16Array = fns.f32ToF16;
-/** IEEE half bits to float32 values. */
-export const f16ToF32: (src: Uint16Array) => Float32Array = fns.f16ToF32;

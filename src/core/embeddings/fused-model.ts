@@ -1,5 +1,5 @@
-import { modelFacts, spliceModel } from '../backbones/onnx-splice';
-import { i64Tensor, type NodeDef, OnnxType, type TensorDef } from '../backbones/onnx-writer';
+import { modelFacts, spliceModel } from '../onnx/onnx-splice';
+import { i64Tensor, type NodeDef, OnnxType, type TensorDef } from '../onnx/onnx-writer';
 import type { Preset } from '../images/preprocess';
 import { preprocessGraph } from '../images/preprocess-graph';
 

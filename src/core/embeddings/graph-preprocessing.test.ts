@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { BackboneRow } from '../backbones/registry';
 import { addBackboneFile } from '../backbones/registry';
-import { encodeModel, OnnxType } from '../backbones/onnx-writer';
+import { encodeModel, OnnxType } from '../onnx/onnx-writer';
 import { f16Model, tinyBackbone, tokensModel } from '../backbones/tiny-models';
 import { type Db, blobToF32, nowIso, openDatabase } from '../db/database';
 import { decodeRGB } from '../images/decode';

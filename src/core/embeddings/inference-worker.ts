@@ -1,64 +1,91 @@
-import { FLOAT16_SRC } from './float16';
-
 /**
- * Source of the inference worker thread. onnxruntime-node's run() is a synchronous native call that
- * blocks its thread, so the session lives in a worker: the caller's thread stays free to decode and
- * preprocess the next batch meanwhile. Kept as plain CommonJS text (run with `eval: true`) so it works
- * the same under tsx, vitest and a bundled build; onnxruntime-node is loaded by absolute path.
+ * Entry of the inference worker thread (started by inference-thread.ts through entry.ts, listed in
+ * electron.vite.config.ts). onnxruntime-node's run() is a synchronous native call that blocks its
+ * thread, so the session lives here: the caller's thread stays free to decode and preprocess the next
+ * batch meanwhile.
  */
-export const INFERENCE_WORKER_SRC = `
-const { parentPort, workerData } = require('node:worker_threads');
-const ort = require(workerData.ortPath);
-${FLOAT16_SRC}
-let session = null;
-let cfg = null;
-let modelBytes = null;
-parentPort.on('message', async (m) => {
-  if (m.type === 'init') {
-    try {
-      if (session) { await session.release(); session = null; }
-      cfg = m;
-      // A fused model arrives as bytes once (transferred) and is kept until a provider accepts it.
-      if (m.modelBytes) modelBytes = m.modelBytes;
-      session = await ort.InferenceSession.create(m.modelPath || modelBytes, {
-        executionProviders: [m.provider],
-        graphOptimizationLevel: 'all',
-      });
-      modelBytes = null;
-      parentPort.postMessage({ type: 'init', ok: true });
-    } catch (e) {
-      parentPort.postMessage({ type: 'init', ok: false, error: String((e && e.message) || e) });
+import { parentPort } from 'node:worker_threads';
+import ort from 'onnxruntime-node';
+import { f16ToF32, f32ToF16 } from './float16';
+import type { FromWorker, SessionConfig, ToWorker } from './inference-messages';
+
+const port = parentPort!;
+let session: ort.InferenceSession | null = null;
+let cfg: SessionConfig | null = null;
+let modelBytes: Uint8Array | null = null;
+
+function reply(m: FromWorker, transfer: ArrayBuffer[] = []): void {
+  port.postMessage(m, transfer);
+}
+
+function messageOf(e: unknown): string {
+  return String((e as { message?: unknown } | null)?.message || e);
+}
+
+async function init(m: Extract<ToWorker, { type: 'init' }>): Promise<void> {
+  try {
+    if (session) {
+      await session.release();
+      session = null;
     }
-  } else if (m.type === 'run') {
-    try {
-      const dims = [m.n, ...cfg.itemDims];
-      const input = cfg.inputType === 'uint8'
-        ? new ort.Tensor('uint8', m.data, dims)
-        : cfg.inputType === 'float16'
-        ? new ort.Tensor('float16', f32ToF16(m.data), dims)
-        : new ort.Tensor('float32', m.data, dims);
-      const res = await session.run({ [cfg.inputName]: input }, [cfg.outputName]);
-      const t = res[cfg.outputName];
-      const raw = t.type === 'float16' ? f16ToF32(t.data) : t.data;
-      const D = cfg.dim;
-      const out = new Float32Array(m.n * D);
-      if (cfg.outputKind === 'cls') {
-        const T = t.dims[1];
-        for (let i = 0; i < m.n; i++) out.set(raw.subarray(i * T * D, i * T * D + D), i * D);
-      } else {
-        if (raw.length !== m.n * D) throw new Error('output ' + cfg.outputName + ' has shape [' + t.dims.join(', ') + '], expected [' + m.n + ', ' + D + ']');
-        out.set(raw);
-      }
-      if (typeof t.dispose === 'function') t.dispose();
-      parentPort.postMessage({ type: 'run', id: m.id, out }, [out.buffer]);
-    } catch (e) {
-      parentPort.postMessage({ type: 'run', id: m.id, error: String((e && e.message) || e) });
-    }
-  } else if (m.type === 'close') {
-    try { if (session) await session.release(); } catch {}
-    session = null;
+    cfg = m;
+    // A fused model arrives as bytes once (transferred) and is kept until a provider accepts it.
+    if (m.modelBytes) modelBytes = m.modelBytes;
+    const options: ort.InferenceSession.SessionOptions = { executionProviders: [m.provider], graphOptimizationLevel: 'all' };
+    session = m.modelPath ? await ort.InferenceSession.create(m.modelPath, options) : await ort.InferenceSession.create(modelBytes!, options);
     modelBytes = null;
-    parentPort.postMessage({ type: 'closed' });
+    reply({ type: 'init', ok: true });
+  } catch (e) {
+    reply({ type: 'init', ok: false, error: messageOf(e) });
   }
+}
+
+function inputTensor(c: SessionConfig, data: Float32Array | Uint8Array, n: number): ort.Tensor {
+  const dims = [n, ...c.itemDims];
+  if (c.inputType === 'uint8') return new ort.Tensor('uint8', data as Uint8Array, dims);
+  if (c.inputType === 'float16') return new ort.Tensor('float16', f32ToF16(data as Float32Array), dims);
+  return new ort.Tensor('float32', data as Float32Array, dims);
+}
+
+/** The [n, dim] vectors of an output: token 0 of each item for 'cls', else the whole [n, dim] tensor. */
+function vectorsOf(c: SessionConfig, t: ort.Tensor, n: number): Float32Array {
+  const raw = t.type === 'float16' ? f16ToF32(t.data as Uint16Array) : (t.data as Float32Array);
+  const D = c.dim;
+  const out = new Float32Array(n * D);
+  if (c.outputKind === 'cls') {
+    const T = t.dims[1]!;
+    for (let i = 0; i < n; i++) out.set(raw.subarray(i * T * D, i * T * D + D), i * D);
+  } else {
+    if (raw.length !== n * D) throw new Error('output ' + c.outputName + ' has shape [' + t.dims.join(', ') + '], expected [' + n + ', ' + D + ']');
+    out.set(raw);
+  }
+  return out;
+}
+
+async function run(m: Extract<ToWorker, { type: 'run' }>): Promise<void> {
+  try {
+    const c = cfg!;
+    const res = await session!.run({ [c.inputName]: inputTensor(c, m.data, m.n) }, [c.outputName]);
+    const t = res[c.outputName]!;
+    const out = vectorsOf(c, t, m.n);
+    t.dispose();
+    reply({ type: 'run', id: m.id, out }, [out.buffer as ArrayBuffer]);
+  } catch (e) {
+    reply({ type: 'run', id: m.id, error: messageOf(e) });
+  }
+}
+
+async function close(): Promise<void> {
+  try {
+    if (session) await session.release();
+  } catch {}
+  session = null;
+  modelBytes = null;
+  reply({ type: 'closed' });
+}
+
+port.on('message', (m: ToWorker) => {
+  if (m.type === 'init') void init(m);
+  else if (m.type === 'run') void run(m);
+  else if (m.type === 'close') void close();
 });
-`;

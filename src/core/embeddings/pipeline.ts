@@ -1,10 +1,26 @@
 import type { Db } from '../db/database';
-import { f32ToBlob, nowIso } from '../db/database';
-import { getBackbone } from '../backbones/registry';
+import { type BackboneRow, getBackbone } from '../backbones/queries';
 import { LabError, toLabError } from '../errors';
 import type { RGBImage } from '../images/decode';
-import { PRESETS, type Preset } from '../images/preprocess';
+import type { Preset } from '../images/preprocess';
+import { BatchSizer } from './batch-sizer';
 import { createEmbedder, type Embedder, type PreprocessingMode, type ProviderChoice } from './engine';
+import {
+  countSamples,
+  countVectors,
+  datasetExists,
+  endSetRun,
+  ensureSet,
+  getSetRow,
+  imageSizes,
+  markSetRunning,
+  pendingSampleIds,
+  recordSetEngine,
+  recordSetThroughput,
+  type SetRow,
+  stopSet,
+  vectorWriter,
+} from './queries';
 
 /** Progress of an embedding job; `done`/`total` count vectors of the whole set. */
 export interface EmbedProgress {
@@ -34,7 +50,7 @@ export interface RunEmbeddingOptions {
 }
 
 /** What a run of the job achieved. */
-export interface EmbeddingSetSummary {
+export type EmbeddingSetSummary = {
   setId: number;
   status: 'done' | 'partial' | 'failed';
   /** Vectors stored for the set (all runs together) and samples in the dataset. */
@@ -49,87 +65,27 @@ export interface EmbeddingSetSummary {
   notices: string[];
   /** Where preprocessing ran ('' when nothing was left to embed). */
   preprocessing: PreprocessingMode | '';
-}
-
-interface SetRow {
-  id: number;
-  dataset_id: number;
-  backbone_id: number;
-  preset: string;
-  dim: number;
-  status: string;
-  seconds: number | null;
-  preprocessing: string | null;
-}
+};
 
 /**
  * Creates the embedding set for (dataset, backbone, preset), or returns the id of the existing one, so
  * that starting the same job again resumes it instead of starting over.
  */
 export function createEmbeddingSet(db: Db, p: { datasetId: number; backboneId: number; preset: Preset }): number {
-  if (!PRESETS.includes(p.preset)) throw new LabError('invalid_input', `Unknown preset "${p.preset}": use one of ${PRESETS.join(', ')}.`);
-  if (!db.prepare('SELECT 1 FROM datasets WHERE id = ?').get(p.datasetId)) throw new LabError('not_found', `Dataset ${p.datasetId} does not exist.`);
+  if (!datasetExists(db, p.datasetId)) throw new LabError('not_found', `Dataset ${p.datasetId} does not exist.`);
   const backbone = getBackbone(db, p.backboneId);
-  db.prepare(
-    `INSERT OR IGNORE INTO embedding_sets (dataset_id, backbone_id, preset, dim, status, created_at) VALUES (?, ?, ?, ?, 'pending', ?)`,
-  ).run(p.datasetId, p.backboneId, p.preset, backbone.dim, nowIso());
-  const row = db
-    .prepare('SELECT id FROM embedding_sets WHERE dataset_id = ? AND backbone_id = ? AND preset = ?')
-    .get(p.datasetId, p.backboneId, p.preset) as { id: number };
-  return row.id;
+  return ensureSet(db, { datasetId: p.datasetId, backboneId: p.backboneId, preset: p.preset, dim: backbone.dim });
 }
 
-/**
- * Batch sizes timed on the first batches when none is given; the first size runs twice (warm-up). On a
- * CPU the smallest batches are often the fastest per image (measured here: ViT-S/14 30 images/s at batch
- * 1, 22 at 64), on a GPU the larger ones (the H200 figures in DESIGN.md peak at 64-128).
- */
-const TRIAL_SIZES: Record<'cpu' | 'accelerator', number[]> = { cpu: [4, 4, 1, 2, 8, 16], accelerator: [8, 8, 16, 32, 64, 128] };
-
-/** Hands out batch sizes: fixed, or trial sizes first and then the fastest per image. */
-class BatchSizer {
-  private trial = 0;
-  private timings: { size: number; perImage: number }[] = [];
-  private largestUsed = 0;
-  private sizes = TRIAL_SIZES.accelerator;
-  constructor(private fixed: number | undefined) {}
-  /** Picks the trial sizes for the provider the embedder actually runs on. */
-  useProvider(provider: string): void {
-    this.sizes = provider === 'cpu' ? TRIAL_SIZES.cpu : TRIAL_SIZES.accelerator;
-  }
-  /** The size in use: fixed, the fastest timed one, or (before any full timed batch) the largest used. */
-  get chosen(): number {
-    if (this.fixed) return this.fixed;
-    if (this.timings.length === 0) return this.largestUsed || this.sizes[0]!;
-    let best = this.timings[0]!;
-    for (const t of this.timings) if (t.perImage < best.perImage) best = t;
-    return best.size;
-  }
-  next(): number {
-    const size = this.fixed ?? (this.trial < this.sizes.length ? this.sizes[this.trial++]! : this.chosen);
-    this.largestUsed = Math.max(this.largestUsed, size);
-    return size;
-  }
-  record(size: number, n: number, ms: number, trialIndex: number): void {
-    // Trial 0 is the warm-up (first-run allocations and kernel selection); partial batches are not comparable.
-    if (this.fixed || trialIndex === 0 || trialIndex >= this.sizes.length || n < size) return;
-    this.timings.push({ size, perImage: ms / n });
-  }
-}
+/** Image size and preset of in-graph preprocessing. */
+type GraphPreprocess = { preset: Preset; width: number; height: number };
 
 /**
  * The image size and preset for in-graph preprocessing, or null for JS. 'auto' picks the graph when every
  * image of the dataset has one size (CIFAR: 32x32) and the backbone is an ONNX model; a set that already
  * holds vectors keeps the mode it was started with.
  */
-function chooseGraphPreprocessing(
-  db: Db,
-  set: SetRow,
-  kind: string,
-  asked: 'auto' | PreprocessingMode,
-  stored: number,
-): { preset: Preset; width: number; height: number } | null {
-  if (!['auto', 'graph', 'js'].includes(asked)) throw new LabError('invalid_input', `Unknown preprocessing "${asked}": use auto, graph or js.`);
+function chooseGraphPreprocessing(db: Db, set: SetRow, kind: string, asked: 'auto' | PreprocessingMode, stored: number): GraphPreprocess | null {
   if (kind === 'raw-pixels') {
     if (asked === 'graph') throw new LabError('invalid_input', 'The raw-pixels baseline has no model graph to preprocess in: use auto or js.');
     return null;
@@ -138,9 +94,7 @@ function chooseGraphPreprocessing(
   const kept = set.preprocessing === 'graph' ? 'graph' : 'js';
   const mode = asked === 'auto' && stored > 0 ? kept : asked;
   if (mode === 'js') return null;
-  const sizes = db
-    .prepare('SELECT width, height FROM samples WHERE dataset_id = ? GROUP BY width, height LIMIT 3')
-    .all(set.dataset_id) as { width: number; height: number }[];
+  const sizes = imageSizes(db, set.dataset_id, 3);
   const one = sizes.length === 1 && sizes[0]!.width > 0 && sizes[0]!.height > 0 ? sizes[0]! : null;
   if (!one) {
     if (mode === 'graph') {
@@ -151,10 +105,192 @@ function chooseGraphPreprocessing(
   return { preset: set.preset as Preset, width: one.width, height: one.height };
 }
 
-/** Index of the first non-finite value, or -1. */
-function firstNonFinite(a: Float32Array): number {
-  for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i]!)) return i;
-  return -1;
+const PROVIDERS: readonly string[] = ['auto', 'cpu', 'webgpu', 'cuda'] satisfies ProviderChoice[];
+const isProviderChoice = (p: string): p is ProviderChoice => PROVIDERS.includes(p);
+
+/** One run of a set: what it embeds, and the counts and clock that its progress and summary report. */
+interface EmbeddingRun {
+  setId: number;
+  set: SetRow;
+  backbone: BackboneRow;
+  preset: Preset;
+  provider: ProviderChoice;
+  total: number;
+  /** Samples without a vector when the run started, ascending. */
+  pending: number[];
+  graphPreprocess: GraphPreprocess | null;
+  started: number;
+  /** Seconds spent by earlier runs of the set. */
+  priorSeconds: number;
+  /** Vectors of the set stored so far, and those this run computed. */
+  done: number;
+  computed: number;
+  opts: RunEmbeddingOptions;
+}
+
+/** Reads the set, its backbone and the samples left, and decides where preprocessing runs. */
+function openRun(db: Db, setId: number, opts: RunEmbeddingOptions): EmbeddingRun {
+  const set = getSetRow(db, setId);
+  if (!set) throw new LabError('not_found', `Embedding set ${setId} does not exist.`);
+  const backbone = getBackbone(db, set.backbone_id);
+  const total = countSamples(db, set.dataset_id);
+  const pending = pendingSampleIds(db, set.dataset_id, setId);
+  // The options carry the provider as text (jobs pass on what the contract validated): narrow it here.
+  const provider = opts.provider ?? 'auto';
+  if (!isProviderChoice(provider)) throw new LabError('invalid_input', `Unknown execution provider "${provider}": use auto, cpu, webgpu or cuda.`);
+  const graphPreprocess = chooseGraphPreprocessing(db, set, backbone.kind, opts.preprocessing ?? 'auto', total - pending.length);
+  return {
+    setId,
+    set,
+    backbone,
+    preset: set.preset as Preset,
+    provider,
+    total,
+    pending,
+    graphPreprocess,
+    started: performance.now(),
+    priorSeconds: set.seconds ?? 0,
+    done: total - pending.length,
+    computed: 0,
+    opts,
+  };
+}
+
+function emit(run: EmbeddingRun, phase: string): void {
+  const el = (performance.now() - run.started) / 1000;
+  const rate = el > 0 ? run.computed / el : 0;
+  run.opts.onProgress?.({ phase, done: run.done, total: run.total, ratePerSec: rate, etaSec: rate > 0 ? (run.total - run.done) / rate : 0 });
+}
+
+function summarize(run: EmbeddingRun, status: EmbeddingSetSummary['status'], emb: Embedder | null, batchSize: number): EmbeddingSetSummary {
+  const seconds = (performance.now() - run.started) / 1000;
+  return {
+    setId: run.setId,
+    status,
+    done: run.done,
+    total: run.total,
+    computed: run.computed,
+    provider: emb?.provider ?? '',
+    batchSize,
+    imagesPerSec: seconds > 0 ? run.computed / seconds : 0,
+    seconds: run.priorSeconds + seconds,
+    notices: emb?.notices ?? [],
+    preprocessing: emb?.preprocessing ?? '',
+  };
+}
+
+/** Opens the backbone when there is something left to embed. */
+async function openEmbedder(run: EmbeddingRun): Promise<Embedder | null> {
+  if (run.pending.length === 0) return null;
+  return createEmbedder(run.backbone, { provider: run.provider, modelsDir: run.opts.modelsDir, graphPreprocess: run.graphPreprocess ?? undefined });
+}
+
+/** Records how the embedder runs and sizes batches for its provider; its dims must be the set's. */
+function adoptEmbedder(db: Db, run: EmbeddingRun, emb: Embedder, sizer: BatchSizer): void {
+  sizer.useProvider(emb.provider);
+  recordSetEngine(db, run.setId, { provider: emb.provider, preprocessing: emb.preprocessing, notice: emb.notices.length ? emb.notices.join('\n') : null });
+  if (emb.dim !== run.set.dim) throw new LabError('bad_model', `The backbone gives ${emb.dim} dims but the set expects ${run.set.dim}.`);
+}
+
+/** Loads the images of `ids` and writes their model inputs into one batch; a failed load names its sample. */
+async function loadBatch(emb: Embedder, ids: number[], run: EmbeddingRun): Promise<{ ids: number[]; buf: Float32Array | Uint8Array }> {
+  const len = emb.inputLength;
+  const buf = emb.allocate(ids.length);
+  await Promise.all(
+    ids.map(async (id, i) => {
+      let img: RGBImage;
+      try {
+        img = await run.opts.loadImage(id);
+      } catch (err) {
+        const e = toLabError(err);
+        throw new LabError(e.code === 'internal' ? 'bad_image' : e.code, `Sample ${id}: ${e.message}`);
+      }
+      emb.prepare(img, run.preset, buf, i * len);
+    }),
+  );
+  return { ids, buf };
+}
+
+/** Hands out the pending samples batch by batch, in the sizes the sizer picks. */
+class BatchQueue {
+  private cursor = 0;
+  private trialIndex = 0;
+  constructor(
+    private pending: number[],
+    private sizer: BatchSizer,
+  ) {}
+  take(): { ids: number[]; size: number; trial: number } | null {
+    if (this.cursor >= this.pending.length) return null;
+    const size = this.sizer.next();
+    const ids = this.pending.slice(this.cursor, this.cursor + size);
+    this.cursor += ids.length;
+    return { ids, size, trial: this.trialIndex++ };
+  }
+}
+
+/** Fails on the first NaN or Inf of a batch's vectors, naming its sample. */
+function checkFinite(vecs: Float32Array, ids: number[], dim: number): void {
+  for (let i = 0; i < vecs.length; i++) {
+    if (!Number.isFinite(vecs[i]!)) {
+      throw new LabError('job_failed', `The model produced NaN or Inf for sample ${ids[Math.floor(i / dim)]}: the backbone (or its precision on this provider) is not usable; try another provider or the float32 model.`);
+    }
+  }
+}
+
+/**
+ * Embeds the pending samples batch by batch, preparing batch k+1 on this thread while the inference
+ * worker runs batch k, and commits each batch in one transaction. Stops between batches on cancel.
+ */
+async function embedBatches(run: EmbeddingRun, emb: Embedder, sizer: BatchSizer, commit: ReturnType<typeof vectorWriter>): Promise<void> {
+  const signal = run.opts.signal;
+  const queue = new BatchQueue(run.pending, sizer);
+  let nextSpec = queue.take();
+  let nextPrep = nextSpec ? loadBatch(emb, nextSpec.ids, run) : null;
+  while (nextPrep && nextSpec) {
+    const spec = nextSpec;
+    const batch = await nextPrep;
+    const t0 = performance.now();
+    const inference = emb.embed(batch.buf, batch.ids.length);
+    // Decode and preprocess the next batch on this thread while the worker runs this one.
+    nextSpec = signal?.aborted ? null : queue.take();
+    nextPrep = nextSpec ? loadBatch(emb, nextSpec.ids, run) : null;
+    nextPrep?.catch(() => undefined);
+    const vecs = await inference;
+    sizer.record(spec.size, batch.ids.length, performance.now() - t0, spec.trial);
+    checkFinite(vecs, batch.ids, emb.dim);
+    commit(batch.ids, vecs, emb.dim);
+    run.computed += batch.ids.length;
+    run.done += batch.ids.length;
+    emit(run, 'embedding');
+    // Let timers and the IPC channel run between batches: when loading images is slower than inference
+    // the loop never waits on the worker, and a cancel (or the host's disappearance) would go unseen.
+    await new Promise<void>((r) => setImmediate(r));
+    if (signal?.aborted) break;
+  }
+}
+
+/** Records the end of a run that was not interrupted by an error; a cancel between batches throws 'cancelled'. */
+function finishRun(db: Db, run: EmbeddingRun, emb: Embedder | null, sizer: BatchSizer): EmbeddingSetSummary {
+  const status = run.opts.signal?.aborted && run.done < run.total ? 'partial' : 'done';
+  const s = summarize(run, status, emb, sizer.chosen);
+  if (emb) recordSetThroughput(db, run.setId, s.batchSize, s.imagesPerSec);
+  endSetRun(db, run.setId, status, s.seconds);
+  if (status === 'partial') {
+    throw new LabError('cancelled', `Cancelled with ${s.done} of ${s.total} vectors stored: run the set again to resume.`, { setId: run.setId, done: s.done, total: s.total });
+  }
+  s.done = countVectors(db, run.setId);
+  return s;
+}
+
+/** Records how a run stopped on an error and returns the error to throw. */
+function recordStop(db: Db, run: EmbeddingRun, err: unknown): LabError {
+  const e = toLabError(err);
+  const seconds = run.priorSeconds + (performance.now() - run.started) / 1000;
+  if (e.code === 'cancelled') stopSet(db, run.setId, 'partial', seconds);
+  // Whole batches are committed: after a full disk the set resumes once there is room again.
+  else if (e.code === 'disk_full') stopSet(db, run.setId, 'partial', seconds, e.message);
+  else stopSet(db, run.setId, 'failed', seconds, e.message);
+  return e;
 }
 
 /**
@@ -164,149 +300,21 @@ function firstNonFinite(a: Float32Array): number {
  * only whole batches behind, and the next run picks up the rest.
  */
 export async function runEmbeddingSet(db: Db, setId: number, opts: RunEmbeddingOptions): Promise<EmbeddingSetSummary> {
-  const set = db.prepare('SELECT * FROM embedding_sets WHERE id = ?').get(setId) as SetRow | undefined;
-  if (!set) throw new LabError('not_found', `Embedding set ${setId} does not exist.`);
-  const preset = set.preset as Preset;
-  const backbone = getBackbone(db, set.backbone_id);
-  const total = (db.prepare('SELECT COUNT(*) AS n FROM samples WHERE dataset_id = ?').get(set.dataset_id) as { n: number }).n;
-  const countDone = (): number => (db.prepare('SELECT COUNT(*) AS n FROM embeddings WHERE set_id = ?').get(setId) as { n: number }).n;
-  const pending = (
-    db
-      .prepare(
-        `SELECT s.id FROM samples s WHERE s.dataset_id = ?
-         AND NOT EXISTS (SELECT 1 FROM embeddings e WHERE e.set_id = ? AND e.sample_id = s.id) ORDER BY s.id`,
-      )
-      .all(set.dataset_id, setId) as { id: number }[]
-  ).map((r) => r.id);
-  const provider = (opts.provider ?? 'auto') as ProviderChoice;
-  if (!['auto', 'cpu', 'webgpu', 'cuda'].includes(provider)) {
-    throw new LabError('invalid_input', `Unknown execution provider "${provider}": use auto, cpu, webgpu or cuda.`);
-  }
-  if (opts.batchSize !== undefined && !(Number.isInteger(opts.batchSize) && opts.batchSize >= 1 && opts.batchSize <= 4096)) {
-    throw new LabError('invalid_input', `Batch size must be an integer from 1 to 4096 (got ${opts.batchSize}).`);
-  }
-  const graphPreprocess = chooseGraphPreprocessing(db, set, backbone.kind, opts.preprocessing ?? 'auto', total - pending.length);
-  const update = (fields: Record<string, unknown>): void => {
-    const keys = Object.keys(fields);
-    db.prepare(`UPDATE embedding_sets SET ${keys.map((k) => `${k} = ?`).join(', ')} WHERE id = ?`).run(...keys.map((k) => fields[k]), setId);
-  };
-  const started = performance.now();
-  const priorSeconds = set.seconds ?? 0;
-  let doneCount = total - pending.length;
-  let computed = 0;
-  const emit = (phase: string): void => {
-    const el = (performance.now() - started) / 1000;
-    const rate = el > 0 ? computed / el : 0;
-    opts.onProgress?.({ phase, done: doneCount, total, ratePerSec: rate, etaSec: rate > 0 ? (total - doneCount) / rate : 0 });
-  };
-  const summary = (status: EmbeddingSetSummary['status'], emb: Embedder | null, batchSize: number): EmbeddingSetSummary => {
-    const seconds = (performance.now() - started) / 1000;
-    return {
-      setId,
-      status,
-      done: doneCount,
-      total,
-      computed,
-      provider: emb?.provider ?? '',
-      batchSize,
-      imagesPerSec: seconds > 0 ? computed / seconds : 0,
-      seconds: priorSeconds + seconds,
-      notices: emb?.notices ?? [],
-      preprocessing: emb?.preprocessing ?? '',
-    };
-  };
-
-  update({ status: 'running', error: null });
+  const run = openRun(db, setId, opts);
+  markSetRunning(db, setId);
   let embedder: Embedder | null = null;
-  const sizer = new BatchSizer(opts.batchSize ?? (backbone.kind === 'raw-pixels' ? 256 : undefined));
+  const sizer = new BatchSizer(opts.batchSize ?? (run.backbone.kind === 'raw-pixels' ? 256 : undefined));
   try {
     if (opts.signal?.aborted) throw new LabError('cancelled', 'Cancelled.');
-    emit('loading model');
-    if (pending.length > 0) embedder = await createEmbedder(backbone, { provider, modelsDir: opts.modelsDir, graphPreprocess: graphPreprocess ?? undefined });
-    if (embedder) {
-      sizer.useProvider(embedder.provider);
-      update({ provider: embedder.provider, preprocessing: embedder.preprocessing, notice: embedder.notices.length ? embedder.notices.join('\n') : null });
-      if (embedder.dim !== set.dim) throw new LabError('bad_model', `The backbone gives ${embedder.dim} dims but the set expects ${set.dim}.`);
-    }
-    const emb = embedder;
-    const insert = db.prepare('INSERT OR IGNORE INTO embeddings (set_id, sample_id, vector) VALUES (?, ?, ?)');
-    const commit = db.transaction((ids: number[], vecs: Float32Array, dim: number) => {
-      for (let i = 0; i < ids.length; i++) insert.run(setId, ids[i], f32ToBlob(vecs.subarray(i * dim, (i + 1) * dim)));
-    });
-    const prepare = async (ids: number[]): Promise<{ ids: number[]; buf: Float32Array | Uint8Array }> => {
-      const len = emb!.inputLength;
-      const buf = emb!.allocate(ids.length);
-      await Promise.all(
-        ids.map(async (id, i) => {
-          let img: RGBImage;
-          try {
-            img = await opts.loadImage(id);
-          } catch (err) {
-            const e = toLabError(err);
-            throw new LabError(e.code === 'internal' ? 'bad_image' : e.code, `Sample ${id}: ${e.message}`);
-          }
-          emb!.prepare(img, preset, buf, i * len);
-        }),
-      );
-      return { ids, buf };
-    };
-    let cursor = 0;
-    let trialIndex = 0;
-    const take = (): { ids: number[]; size: number; trial: number } | null => {
-      if (cursor >= pending.length) return null;
-      const size = sizer.next();
-      const ids = pending.slice(cursor, cursor + size);
-      cursor += ids.length;
-      return { ids, size, trial: trialIndex++ };
-    };
-    emit('embedding');
-    let nextSpec = emb ? take() : null;
-    let nextPrep = nextSpec ? prepare(nextSpec.ids) : null;
-    while (nextPrep && nextSpec) {
-      const spec = nextSpec;
-      const batch = await nextPrep;
-      const t0 = performance.now();
-      const inference = emb!.embed(batch.buf, batch.ids.length);
-      // Decode and preprocess the next batch on this thread while the worker runs this one.
-      nextSpec = opts.signal?.aborted ? null : take();
-      nextPrep = nextSpec ? prepare(nextSpec.ids) : null;
-      nextPrep?.catch(() => undefined);
-      const vecs = await inference;
-      sizer.record(spec.size, batch.ids.length, performance.now() - t0, spec.trial);
-      const bad = firstNonFinite(vecs);
-      if (bad >= 0) {
-        const sample = batch.ids[Math.floor(bad / emb!.dim)];
-        throw new LabError('job_failed', `The model produced NaN or Inf for sample ${sample}: the backbone (or its precision on this provider) is not usable; try another provider or the float32 model.`);
-      }
-      commit(batch.ids, vecs, emb!.dim);
-      computed += batch.ids.length;
-      doneCount += batch.ids.length;
-      emit('embedding');
-      // Let timers and the IPC channel run between batches: when loading images is slower than inference
-      // the loop never waits on the worker, and a cancel (or the host's disappearance) would go unseen.
-      await new Promise<void>((r) => setImmediate(r));
-      if (opts.signal?.aborted) break;
-    }
-    const s = summary(opts.signal?.aborted && doneCount < total ? 'partial' : 'done', embedder, sizer.chosen);
-    if (embedder) update({ batch_size: s.batchSize, images_per_sec: s.imagesPerSec });
-    update({ status: s.status, seconds: s.seconds });
-    if (s.status === 'partial') {
-      throw new LabError('cancelled', `Cancelled with ${s.done} of ${s.total} vectors stored: run the set again to resume.`, { setId, done: s.done, total: s.total });
-    }
-    s.done = countDone();
-    return s;
+    emit(run, 'loading model');
+    embedder = await openEmbedder(run);
+    if (embedder) adoptEmbedder(db, run, embedder, sizer);
+    const commit = vectorWriter(db, setId);
+    emit(run, 'embedding');
+    if (embedder) await embedBatches(run, embedder, sizer, commit);
+    return finishRun(db, run, embedder, sizer);
   } catch (err) {
-    const e = toLabError(err);
-    const elapsed = (performance.now() - started) / 1000;
-    if (e.code === 'cancelled') {
-      update({ status: 'partial', seconds: priorSeconds + elapsed });
-    } else if (e.code === 'disk_full') {
-      // Whole batches are committed: the set resumes once there is room again.
-      update({ status: 'partial', error: e.message, seconds: priorSeconds + elapsed });
-    } else {
-      update({ status: 'failed', error: e.message, seconds: priorSeconds + elapsed });
-    }
-    throw e;
+    throw recordStop(db, run, err);
   } finally {
     await embedder?.close();
   }

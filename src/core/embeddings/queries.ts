@@ -1,6 +1,10 @@
+/**
+ * The `embedding_sets` and `embeddings` tables: every read and write of them, and the reads of samples
+ * and datasets that embedding needs.
+ */
 import type { Db } from '../db/database';
-import { blobToF32 } from '../db/database';
-import { type Matrix, matrix } from '../classifiers/types';
+import { blobToF32, f32ToBlob, nowIso } from '../db/database';
+import { type Matrix, matrix } from '../math/matrix';
 import { LabError } from '../errors';
 
 /** An embedding set as listed in the UI and CLI, with how many of its vectors exist. */
@@ -131,4 +135,146 @@ export function loadSetMatrix(db: Db, setId: number, split: SplitChoice): { X: M
     i++;
   }
   return { X, y, sampleIds };
+}
+
+/** A row of the `embedding_sets` table, as stored. */
+export interface SetRow {
+  id: number;
+  dataset_id: number;
+  backbone_id: number;
+  preset: string;
+  dim: number;
+  status: EmbeddingSetInfo['status'];
+  seconds: number | null;
+  preprocessing: string | null;
+}
+
+/** The stored row of a set, or undefined. */
+export function getSetRow(db: Db, setId: number): SetRow | undefined {
+  return db.prepare('SELECT * FROM embedding_sets WHERE id = ?').get(setId) as SetRow | undefined;
+}
+
+/** Whether a dataset with this id exists. */
+export function datasetExists(db: Db, datasetId: number): boolean {
+  return db.prepare('SELECT 1 FROM datasets WHERE id = ?').get(datasetId) !== undefined;
+}
+
+/** The set for (dataset, backbone, preset), created 'pending' when there is none; returns its id. */
+export function ensureSet(db: Db, p: { datasetId: number; backboneId: number; preset: string; dim: number }): number {
+  db.prepare(
+    `INSERT OR IGNORE INTO embedding_sets (dataset_id, backbone_id, preset, dim, status, created_at) VALUES (?, ?, ?, ?, 'pending', ?)`,
+  ).run(p.datasetId, p.backboneId, p.preset, p.dim, nowIso());
+  const row = db
+    .prepare('SELECT id FROM embedding_sets WHERE dataset_id = ? AND backbone_id = ? AND preset = ?')
+    .get(p.datasetId, p.backboneId, p.preset) as { id: number };
+  return row.id;
+}
+
+/*
+ * Status of a set. Every change of it is one of the functions below:
+ *   pending  created (ensureSet), nothing embedded yet
+ *   running  a run started (markSetRunning); a process killed mid-run leaves it so until its job is
+ *            marked interrupted (markSetPartial, markRunningSetsPartial) or the set is run again
+ *   done     every sample has a vector (endSetRun)
+ *   partial  cancelled, out of disk, or its job was interrupted: whole batches are kept and the next
+ *            run resumes (endSetRun, stopSet, markSetPartial, markRunningSetsPartial)
+ *   failed   the run hit an error; running the set again retries the samples left (stopSet)
+ */
+
+/** The status of a set; LabError('not_found') if unknown. */
+export function getSetStatus(db: Db, setId: number): EmbeddingSetInfo['status'] {
+  const r = db.prepare('SELECT status FROM embedding_sets WHERE id = ?').get(setId) as { status: EmbeddingSetInfo['status'] } | undefined;
+  if (!r) throw new LabError('not_found', `Embedding set ${setId} does not exist.`);
+  return r.status;
+}
+
+/** A run starts: 'running', and the error of an earlier run is cleared. */
+export function markSetRunning(db: Db, setId: number): void {
+  db.prepare('UPDATE embedding_sets SET status = ?, error = ? WHERE id = ?').run('running', null, setId);
+}
+
+/** Records how the run's embedder runs: provider, where preprocessing happens, its notices (or null). */
+export function recordSetEngine(db: Db, setId: number, e: { provider: string; preprocessing: string; notice: string | null }): void {
+  db.prepare('UPDATE embedding_sets SET provider = ?, preprocessing = ?, notice = ? WHERE id = ?').run(e.provider, e.preprocessing, e.notice, setId);
+}
+
+/** Records the batch size the run settled on and its throughput. */
+export function recordSetThroughput(db: Db, setId: number, batchSize: number, imagesPerSec: number): void {
+  db.prepare('UPDATE embedding_sets SET batch_size = ?, images_per_sec = ? WHERE id = ?').run(batchSize, imagesPerSec, setId);
+}
+
+/** A run ends by itself: 'done', or 'partial' when it was cancelled between batches; seconds of all runs. */
+export function endSetRun(db: Db, setId: number, status: 'done' | 'partial', seconds: number): void {
+  db.prepare('UPDATE embedding_sets SET status = ?, seconds = ? WHERE id = ?').run(status, seconds, setId);
+}
+
+/**
+ * A run stops on an error: 'partial' (cancelled, disk full: resumable as it is) or 'failed'. Without an
+ * error message the set keeps the one it has.
+ */
+export function stopSet(db: Db, setId: number, status: 'partial' | 'failed', seconds: number, error?: string): void {
+  if (error === undefined) db.prepare('UPDATE embedding_sets SET status = ?, seconds = ? WHERE id = ?').run(status, seconds, setId);
+  else db.prepare('UPDATE embedding_sets SET status = ?, error = ?, seconds = ? WHERE id = ?').run(status, error, seconds, setId);
+}
+
+/** The job running a set was interrupted (killed, host gone): a running or pending set becomes 'partial'. */
+export function markSetPartial(db: Db, setId: number, reason: string): void {
+  db.prepare(`UPDATE embedding_sets SET status = 'partial', error = ? WHERE id = ? AND status IN ('running','pending')`).run(reason, setId);
+}
+
+/** A job that may have been running any set was interrupted: every 'running' set becomes 'partial'. */
+export function markRunningSetsPartial(db: Db, reason: string): void {
+  db.prepare(`UPDATE embedding_sets SET status = 'partial', error = ? WHERE status = 'running'`).run(reason);
+}
+
+/** Samples in a dataset. */
+export function countSamples(db: Db, datasetId: number): number {
+  return (db.prepare('SELECT COUNT(*) AS n FROM samples WHERE dataset_id = ?').get(datasetId) as { n: number }).n;
+}
+
+/** Vectors stored for a set. */
+export function countVectors(db: Db, setId: number): number {
+  return (db.prepare('SELECT COUNT(*) AS n FROM embeddings WHERE set_id = ?').get(setId) as { n: number }).n;
+}
+
+/** Ids of the dataset's samples that have no vector in the set yet, ascending. */
+export function pendingSampleIds(db: Db, datasetId: number, setId: number): number[] {
+  const rows = db
+    .prepare(
+      `SELECT s.id FROM samples s WHERE s.dataset_id = ?
+       AND NOT EXISTS (SELECT 1 FROM embeddings e WHERE e.set_id = ? AND e.sample_id = s.id) ORDER BY s.id`,
+    )
+    .all(datasetId, setId) as { id: number }[];
+  return rows.map((r) => r.id);
+}
+
+/** Up to `limit` distinct image sizes of a dataset. */
+export function imageSizes(db: Db, datasetId: number, limit: number): { width: number; height: number }[] {
+  return db.prepare('SELECT width, height FROM samples WHERE dataset_id = ? GROUP BY width, height LIMIT ?').all(datasetId, limit) as {
+    width: number;
+    height: number;
+  }[];
+}
+
+/**
+ * A writer of one batch of vectors (n x dim, back to back) for the samples `ids`, in one transaction: a
+ * crash leaves whole batches only, and a sample that already has a vector keeps it.
+ */
+export function vectorWriter(db: Db, setId: number): (ids: number[], vecs: Float32Array, dim: number) => void {
+  const insert = db.prepare('INSERT OR IGNORE INTO embeddings (set_id, sample_id, vector) VALUES (?, ?, ?)');
+  return db.transaction((ids: number[], vecs: Float32Array, dim: number) => {
+    for (let i = 0; i < ids.length; i++) insert.run(setId, ids[i], f32ToBlob(vecs.subarray(i * dim, (i + 1) * dim)));
+  });
+}
+
+/** The class names of the set's dataset, as stored (a JSON array). */
+export function setClassesJson(db: Db, setId: number): string {
+  const ds = db.prepare('SELECT d.classes FROM embedding_sets es JOIN datasets d ON d.id = es.dataset_id WHERE es.id = ?').get(setId) as { classes: string };
+  return ds.classes;
+}
+
+/** A lookup of a sample's split, label and source. */
+export function sampleDescriber(db: Db): (sampleId: number) => { split: string; label: number; source: string } {
+  const info = db.prepare('SELECT split, label, source FROM samples WHERE id = ?');
+  return (id) => info.get(id) as { split: string; label: number; source: string };
 }

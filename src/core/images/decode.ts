@@ -23,28 +23,17 @@ function looksLikeSvg(buf: Buffer): boolean {
   return head.startsWith('<svg') || (head.startsWith('<?xml') && head.includes('<svg')) || head.startsWith('<!doctype svg');
 }
 
-/**
- * Decodes an image file or buffer to 8-bit RGB the way PIL's `Image.open(f).convert('RGB')` plus
- * EXIF transposition does: orientation applied, alpha dropped (not composited), greyscale replicated,
- * first frame of animations. Anything unusable becomes LabError('bad_image') with the reason.
- */
-export async function decodeRGB(input: Buffer | string, opts: DecodeOptions = {}): Promise<RGBImage> {
-  const maxPixels = opts.maxPixels ?? DEFAULT_MAX_PIXELS;
-  const label = typeof input === 'string' ? path.basename(input) : 'the image';
-  let buf: Buffer;
-  if (typeof input === 'string') {
-    try {
-      buf = await fs.readFile(input);
-    } catch (err) {
-      throw new LabError('bad_image', `Cannot read ${input}: ${(err as Error).message}`);
-    }
-  } else {
-    buf = input;
+async function readInput(input: Buffer | string): Promise<Buffer> {
+  if (typeof input !== 'string') return input;
+  try {
+    return await fs.readFile(input);
+  } catch (err) {
+    throw new LabError('bad_image', `Cannot read ${input}: ${(err as Error).message}`);
   }
-  if (buf.byteLength === 0) throw new LabError('bad_image', `${label} is empty (0 bytes).`);
-  // SVG is refused up front: rasterising it would need a size policy and can fetch external resources.
-  if (looksLikeSvg(buf)) throw new LabError('bad_image', `${label} is an SVG (vector) image: convert it to PNG or JPEG first.`);
+}
 
+/** Reads the header only and refuses SVGs and images over the pixel limit before anything is decoded. */
+async function checkHeader(buf: Buffer, label: string, maxPixels: number): Promise<void> {
   let meta: Metadata;
   try {
     meta = await sharp(buf, { limitInputPixels: false }).metadata();
@@ -60,11 +49,13 @@ export async function decodeRGB(input: Buffer | string, opts: DecodeOptions = {}
       `${label} is ${w}x${h} (${(w * h / 1e6).toFixed(1)} MP), larger than the ${(maxPixels / 1e6).toFixed(1)} MP limit.`,
     );
   }
+}
 
-  let raw: { data: Buffer; info: OutputInfo };
+/** Decodes the first frame, EXIF orientation applied, to 8-bit pixels with the file's own channels. */
+async function decodeRaw(buf: Buffer, label: string, maxPixels: number): Promise<{ data: Buffer; info: OutputInfo }> {
   try {
     // failOn 'truncated' rejects cut-off files instead of returning a half-grey picture; page 0 = first frame.
-    raw = await sharp(buf, { limitInputPixels: maxPixels, failOn: 'truncated', pages: 1, page: 0 })
+    return await sharp(buf, { limitInputPixels: maxPixels, failOn: 'truncated', pages: 1, page: 0 })
       .rotate()
       .raw({ depth: 'uchar' })
       .toBuffer({ resolveWithObject: true });
@@ -78,6 +69,10 @@ export async function decodeRGB(input: Buffer | string, opts: DecodeOptions = {}
     }
     throw new LabError('bad_image', `${label} could not be decoded (${msg}).`);
   }
+}
+
+/** RGB from 1 to 4 channels: alpha dropped (not composited), grey replicated. */
+function toRGB(raw: { data: Buffer; info: OutputInfo }, label: string): RGBImage {
   const { width, height, channels } = raw.info;
   const src = raw.data;
   const n = width * height;
@@ -101,4 +96,20 @@ export async function decodeRGB(input: Buffer | string, opts: DecodeOptions = {}
     throw new LabError('bad_image', `${label} has ${channels} channels; expected 1 to 4.`);
   }
   return { data: out, width, height };
+}
+
+/**
+ * Decodes an image file or buffer to 8-bit RGB the way PIL's `Image.open(f).convert('RGB')` plus
+ * EXIF transposition does: orientation applied, alpha dropped (not composited), greyscale replicated,
+ * first frame of animations. Anything unusable becomes LabError('bad_image') with the reason.
+ */
+export async function decodeRGB(input: Buffer | string, opts: DecodeOptions = {}): Promise<RGBImage> {
+  const maxPixels = opts.maxPixels ?? DEFAULT_MAX_PIXELS;
+  const label = typeof input === 'string' ? path.basename(input) : 'the image';
+  const buf = await readInput(input);
+  if (buf.byteLength === 0) throw new LabError('bad_image', `${label} is empty (0 bytes).`);
+  // SVG is refused up front: rasterising it would need a size policy and can fetch external resources.
+  if (looksLikeSvg(buf)) throw new LabError('bad_image', `${label} is an SVG (vector) image: convert it to PNG or JPEG first.`);
+  await checkHeader(buf, label, maxPixels);
+  return toRGB(await decodeRaw(buf, label, maxPixels), label);
 }

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
-import { encodeModel, OnnxType } from '../backbones/onnx-writer';
+import { encodeModel, OnnxType } from '../onnx/onnx-writer';
 import { readNpy } from '../embeddings/npy';
 import { decodeRGB } from './decode';
 import { type Preset, PRESETS, preprocess } from './preprocess';

@@ -1,4 +1,4 @@
-import { f32Tensor, type NodeDef, OnnxType, type TensorDef, type ValueInfo } from '../backbones/onnx-writer';
+import { f32Tensor, type NodeDef, OnnxType, type TensorDef, type ValueInfo } from '../onnx/onnx-writer';
 import { type Preset, NORMALIZE, presetGeometry } from './preprocess';
 import { bicubicCoeffs } from './resize';
 
