@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { Info } from '../shared/contract';
-import type { Db } from './db/database';
+import { sqliteVersion, type Db } from './db/database';
 import pkg from '../../package.json';
 
 let gpuCache: string | null | undefined;
@@ -101,13 +101,12 @@ export async function tfBackend(): Promise<string | null> {
 }
 
 export async function collectInfo(db: Db, o: { dbPath: string; dataDir: string; host: Info['host'] }): Promise<Info> {
-  const sqliteVersion = (db.prepare('SELECT sqlite_version() AS v').get() as { v: string }).v;
   return {
     appVersion: pkg.version,
     nodeVersion: process.versions.node,
     electronVersion: process.versions.electron ?? null,
     host: o.host,
-    sqliteVersion,
+    sqliteVersion: sqliteVersion(db),
     dbPath: o.dbPath,
     dataDir: o.dataDir,
     executionProviders: await executionProviders(),

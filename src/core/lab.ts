@@ -20,22 +20,25 @@ import {
 import { openDatabase, type Db } from './db/database';
 import { LabError, toLabError } from './errors';
 import { collectInfo } from './info';
+import { resolveEntry } from './entry';
+import { jobKinds } from './job-kinds';
 import { JobManager } from './jobs/manager';
-import { jobHooks } from './jobs/hooks';
-import { modelsDir } from './jobs/handlers';
 import { addBackboneFile, ensureBuiltinBackbones, getBackbone, listBackbones } from './backbones/registry';
 import { CATALOG } from './backbones/catalog';
-import { deleteDataset, getDataset, listDatasets, listSamples, renameDataset } from './datasets/queries';
+import { deleteBackbone } from './backbones/queries';
+import { deleteDataset, findDatasetByName, getDataset, listDatasets, listSamples, renameDataset } from './datasets/queries';
 import { createEmbeddingSet } from './embeddings/pipeline';
 import { deleteSet, getSet, listSets } from './embeddings/queries';
 import { exportEmbeddings } from './embeddings/export';
+import { describeKinds } from './classifiers/describe';
+import { allSpecs } from './classifiers/registry';
 import { createRun } from './runs/train-run';
-import { compareRuns, exportRun, getRun, listRuns, markInterruptedRuns } from './runs/queries';
+import { attachRunJob, compareRuns, deleteRun, exportRun, getRun, listRuns, markInterruptedRuns } from './runs/queries';
 import { misclassified } from './predict/misclassified';
-import { deleteProbe, listProbes } from './predict/probe';
-import { getMap } from './map/umap';
+import { deleteProbe, listProbes } from './predict/queries';
+import { getMap } from './map/queries';
 import { thumbDataUrl } from './thumbs';
-import { defaultDataDir, resolveDbPath } from './paths';
+import { defaultDataDir, modelsDir, resolveDbPath } from './paths';
 
 export interface LabOptions {
   dbPath?: string;
@@ -63,7 +66,8 @@ export class Lab {
       dbPath: this.dbPath,
       dataDir: this.dataDir,
       emit: (ev) => this.emit(ev),
-      hooks: jobHooks,
+      kinds: jobKinds,
+      runner: resolveEntry(import.meta.url, 'job-process'),
     });
     this.jobs.recover();
     // Runs left 'running' by a host that died (their job rows are handled by recover()).
@@ -139,7 +143,7 @@ function createHandlers(lab: Lab): Handlers {
     'datasets.list': () => listDatasets(db),
     'datasets.get': (i) => getDataset(db, i.id),
     'datasets.import': (i) => {
-      if (i.name && db.prepare('SELECT 1 FROM datasets WHERE name = ?').get(i.name)) {
+      if (i.name && findDatasetByName(db, i.name)) {
         throw new LabError('conflict', `A dataset named '${i.name}' already exists: choose another name.`);
       }
       if (i.source.type !== 'sample' && !fs.existsSync(i.source.path)) {
@@ -173,7 +177,7 @@ function createHandlers(lab: Lab): Handlers {
     'backbones.download': (i) => lab.jobs.start('backbone-download', i),
     'backbones.delete': (i) => {
       getBackbone(db, i.id);
-      db.prepare('DELETE FROM backbones WHERE id = ?').run(i.id);
+      deleteBackbone(db, i.id);
       return { deleted: i.id };
     },
 
@@ -191,14 +195,15 @@ function createHandlers(lab: Lab): Handlers {
     },
     'embeddings.export': (i) => exportEmbeddings(db, i.setId, path.resolve(i.outDir)),
 
+    'classifiers.kinds': () => describeKinds(allSpecs()),
     'runs.start': (i) => {
       const runId = createRun(db, { setId: i.setId, kind: i.kind, params: i.params, seed: i.seed });
       try {
         const job = lab.jobs.start('train', { runId, kind: i.kind });
-        db.prepare('UPDATE runs SET job_id = ? WHERE id = ?').run(job.id, runId);
+        attachRunJob(db, runId, job.id);
         return job;
       } catch (err) {
-        db.prepare('DELETE FROM runs WHERE id = ?').run(runId);
+        deleteRun(db, runId);
         throw err;
       }
     },
@@ -210,7 +215,7 @@ function createHandlers(lab: Lab): Handlers {
     },
     'runs.delete': (i) => {
       getRun(db, i.id);
-      db.prepare('DELETE FROM runs WHERE id = ?').run(i.id);
+      deleteRun(db, i.id);
       return { deleted: i.id };
     },
     'runs.misclassified': (i) => misclassified(db, i),

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import sharp, { type Sharp } from 'sharp';
 import { LabError, throwIfAborted } from '../errors';
-import { mulberry32, shuffleInPlace } from '../prng';
+import { mulberry32, shuffleInPlace } from '../math/prng';
 
 /** Decoding refuses images above this many pixels (decompression bombs). */
 export const MAX_INPUT_PIXELS = 100_000_000;

@@ -1,9 +1,9 @@
 import path from 'node:path';
-import type { Db } from '../db/database';
-import { nowIso } from '../db/database';
+import { checkpointWal, type Db } from '../db/database';
 import { LabError, throwIfAborted, toLabError } from '../errors';
 import { CIFAR_PIXELS, readCifar } from './cifar';
 import { readImageFolder } from './folder';
+import { datasetInserts, findDatasetByName, type NewDataset, type NewSample } from './queries';
 import { generateShapes10 } from './shapes10';
 
 /** Where a dataset comes from. */
@@ -35,29 +35,10 @@ export interface ImportResult {
   fingerprint: string | null;
 }
 
-interface Row {
-  split: 'train' | 'test';
-  label: number;
-  source: string;
-  width: number;
-  height: number;
-  pixels: Buffer | null;
-  path: string | null;
-  sha256: string | null;
-  thumb: Buffer | null;
-}
-
-interface Prepared {
-  name: string;
-  kind: 'cifar10' | 'cifar100' | 'folder' | 'sample';
-  classes: string[];
-  source: string;
-  root: string | null;
-  fingerprint: string | null;
-  meta: Record<string, unknown>;
+interface Prepared extends NewDataset {
   total: number;
   skipped: number;
-  rows: () => Iterable<Row>;
+  rows: () => Iterable<NewSample>;
 }
 
 function cifarDefaultName(variant: 'cifar10' | 'cifar100', coarse: boolean): string {
@@ -67,7 +48,7 @@ function cifarDefaultName(variant: 'cifar10' | 'cifar100', coarse: boolean): str
 function checkName(db: Db, name: string): void {
   if (!name.trim()) throw new LabError('invalid_input', 'A dataset name cannot be empty.');
   if (name.length > 200) throw new LabError('invalid_input', 'A dataset name can be at most 200 characters.');
-  const used = db.prepare('SELECT id FROM datasets WHERE name = ?').get(name) as { id: number } | undefined;
+  const used = findDatasetByName(db, name);
   if (used) {
     throw new LabError('conflict', `A dataset named '${name}' already exists (id ${used.id}): choose another name or delete that dataset first.`);
   }
@@ -207,7 +188,7 @@ export async function importDataset(db: Db, source: ImportSource, opts: ImportOp
   if (prep.total >= 10_000) {
     // A big import leaves its pages in the WAL; fold them back so the disk use is the database's own size.
     try {
-      db.pragma('wal_checkpoint(TRUNCATE)');
+      checkpointWal(db);
     } catch {
       /* a busy reader only delays the checkpoint */
     }
@@ -216,21 +197,15 @@ export async function importDataset(db: Db, source: ImportSource, opts: ImportOp
 }
 
 function write(db: Db, p: Prepared, progress?: (p: ImportProgress) => void): ImportResult {
-  const insertDataset = db.prepare(
-    'INSERT INTO datasets (name, kind, classes, source, root, fingerprint, meta, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-  );
-  const insertSample = db.prepare(
-    'INSERT INTO samples (dataset_id, idx, split, label, source, width, height, pixels, path, sha256, thumb) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
-  );
+  const insert = datasetInserts(db);
   const counts = { train: 0, test: 0 };
   // Synchronous on purpose: better-sqlite3 transactions cannot span an await without other work on this
   // connection joining them; the slow, cancellable work (reading, decoding) is already done.
   const run = db.transaction((): number => {
-    const info = insertDataset.run(p.name, p.kind, JSON.stringify(p.classes), p.source, p.root, p.fingerprint, JSON.stringify(p.meta), nowIso());
-    const id = Number(info.lastInsertRowid);
+    const id = insert.dataset(p);
     let idx = 0;
     for (const r of p.rows()) {
-      insertSample.run(id, idx, r.split, r.label, r.source, r.width, r.height, r.pixels, r.path, r.sha256, r.thumb);
+      insert.sample(id, idx, r);
       counts[r.split]++;
       idx++;
       if (progress && idx % 5000 === 0) progress({ phase: 'writing', done: idx, total: p.total });

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import sharp from 'sharp';
-import type { Db } from '../db/database';
+import { nowIso, type Db } from '../db/database';
 import { LabError } from '../errors';
 import { MAX_INPUT_PIXELS } from './folder';
 
@@ -75,6 +75,68 @@ export function deleteDataset(db: Db, id: number): void {
   if (info.changes === 0) throw new LabError('not_found', `There is no dataset with id ${id}.`);
 }
 
+/** Whether a dataset with this id exists. */
+export function datasetExists(db: Db, id: number): boolean {
+  return db.prepare('SELECT 1 FROM datasets WHERE id = ?').get(id) !== undefined;
+}
+
+/** How many samples a dataset has, both splits. */
+export function countSamples(db: Db, datasetId: number): number {
+  return (db.prepare('SELECT COUNT(*) AS n FROM samples WHERE dataset_id = ?').get(datasetId) as { n: number }).n;
+}
+
+/** A reader, prepared once, of a sample's split, label and source (undefined for an unknown id). */
+export function sampleInfoReader(db: Db): (sampleId: number) => { split: 'train' | 'test'; label: number; source: string } | undefined {
+  const info = db.prepare('SELECT split, label, source FROM samples WHERE id = ?');
+  return (sampleId) => info.get(sampleId) as { split: 'train' | 'test'; label: number; source: string } | undefined;
+}
+
+/** The dataset with exactly this name, if there is one. */
+export function findDatasetByName(db: Db, name: string): { id: number } | undefined {
+  return db.prepare('SELECT id FROM datasets WHERE name = ?').get(name) as { id: number } | undefined;
+}
+
+/** A dataset row as an import writes it. */
+export interface NewDataset {
+  name: string;
+  kind: 'cifar10' | 'cifar100' | 'folder' | 'sample';
+  classes: string[];
+  source: string;
+  root: string | null;
+  fingerprint: string | null;
+  meta: Record<string, unknown>;
+}
+
+/** A sample row as an import writes it: inline pixels (32x32) or a path under the dataset root. */
+export interface NewSample {
+  split: 'train' | 'test';
+  label: number;
+  source: string;
+  width: number;
+  height: number;
+  pixels: Buffer | null;
+  path: string | null;
+  sha256: string | null;
+  thumb: Buffer | null;
+}
+
+/** The inserts of an import, prepared once; the caller runs them inside its own (single) transaction. */
+export function datasetInserts(db: Db): { dataset: (d: NewDataset) => number; sample: (datasetId: number, idx: number, s: NewSample) => void } {
+  const insertDataset = db.prepare(
+    'INSERT INTO datasets (name, kind, classes, source, root, fingerprint, meta, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+  );
+  const insertSample = db.prepare(
+    'INSERT INTO samples (dataset_id, idx, split, label, source, width, height, pixels, path, sha256, thumb) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+  );
+  return {
+    dataset: (d) =>
+      Number(insertDataset.run(d.name, d.kind, JSON.stringify(d.classes), d.source, d.root, d.fingerprint, JSON.stringify(d.meta), nowIso()).lastInsertRowid),
+    sample: (datasetId, idx, r) => {
+      insertSample.run(datasetId, idx, r.split, r.label, r.source, r.width, r.height, r.pixels, r.path, r.sha256, r.thumb);
+    },
+  };
+}
+
 /** A page of samples, for the sample browser. */
 export function listSamples(
   db: Db,
@@ -84,7 +146,7 @@ export function listSamples(
   if (!Number.isInteger(q.limit) || q.limit < 1 || q.limit > 1000) throw new LabError('invalid_input', `limit must be a whole number from 1 to 1000 (got ${q.limit}).`);
   if (q.split !== undefined && q.split !== 'train' && q.split !== 'test') throw new LabError('invalid_input', `split must be 'train' or 'test'.`);
   if (q.label !== undefined && q.label !== null && !Number.isInteger(q.label)) throw new LabError('invalid_input', 'label must be a whole number.');
-  if (!db.prepare('SELECT 1 FROM datasets WHERE id = ?').get(q.datasetId)) throw new LabError('not_found', `There is no dataset with id ${q.datasetId}.`);
+  if (!datasetExists(db, q.datasetId)) throw new LabError('not_found', `There is no dataset with id ${q.datasetId}.`);
   // Order: train before test, then by label, then import order. Each split is read along the
   // (dataset_id, split, label) index, so counting and skipping `offset` never touch the pixel rows
   // and no sort is needed.

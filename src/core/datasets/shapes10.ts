@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mulberry32 } from '../prng';
+import { mulberry32 } from '../math/prng';
 
 /** The ten Shapes-10 classes, in label order. */
 export const SHAPES10_CLASSES = ['circle', 'square', 'triangle', 'cross', 'ring', 'stripes-h', 'stripes-v', 'checker', 'diagonal', 'dots'] as const;

@@ -85,6 +85,16 @@ export function migrate(db: Db): number {
   return db.pragma('user_version', { simple: true }) as number;
 }
 
+/** The SQLite library's version, e.g. '3.50.2'. */
+export function sqliteVersion(db: Db): string {
+  return (db.prepare('SELECT sqlite_version() AS v').get() as { v: string }).v;
+}
+
+/** Folds the WAL back into the database file and truncates it (a busy reader may make it throw or stop early). */
+export function checkpointWal(db: Db): void {
+  db.pragma('wal_checkpoint(TRUNCATE)');
+}
+
 /** Reads a float32 BLOB without copying (the Buffer's bytes are viewed as float32). */
 export function blobToF32(buf: Buffer, dim?: number): Float32Array {
   const n = dim ?? buf.byteLength / 4;
@@ -99,6 +109,7 @@ export function f32ToBlob(a: Float32Array): Buffer {
   return Buffer.from(a.buffer, a.byteOffset, a.byteLength);
 }
 
+/** Now as an ISO 8601 timestamp, the form every `*_at` column stores. */
 export function nowIso(): string {
   return new Date().toISOString();
 }

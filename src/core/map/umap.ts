@@ -6,23 +6,10 @@ import { UMAP } from 'umap-js';
 import { nowIso, type Db } from '../db/database';
 import { LabError, throwIfAborted } from '../errors';
 import { loadSetMatrix } from '../embeddings/queries';
-import { mulberry32 } from '../prng';
+import { mulberry32 } from '../math/prng';
+import { saveMap, type MapPoint, type MapResult } from './queries';
 
-export interface MapPoint {
-  x: number;
-  y: number;
-  label: number;
-  sampleId: number;
-  split: 'train' | 'test';
-}
-
-export interface MapResult {
-  setId: number;
-  n: number;
-  seed: number;
-  createdAt: string;
-  points: MapPoint[];
-}
+// The stored map is read through the feature's queries; lab.ts still imports it from here.
 
 /** Computes and stores the map of a set. */
 export async function computeMap(
@@ -66,21 +53,7 @@ export async function computeMap(
   const emb = umap.getEmbedding();
   const points = meta.map((m, i) => ({ ...m, x: emb[i]![0]!, y: emb[i]![1]! }));
   const result: MapResult = { setId, n, seed: opts.seed, createdAt: nowIso(), points };
-  db.prepare(`INSERT OR REPLACE INTO maps (set_id, n, seed, points, created_at) VALUES (?, ?, ?, ?, ?)`).run(
-    setId,
-    n,
-    opts.seed,
-    JSON.stringify(points),
-    result.createdAt,
-  );
+  saveMap(db, result);
   opts.onProgress?.(epochs, epochs);
   return result;
-}
-
-export function getMap(db: Db, setId: number): MapResult | null {
-  const r = db.prepare(`SELECT * FROM maps WHERE set_id = ?`).get(setId) as
-    | { set_id: number; n: number; seed: number; points: string; created_at: string }
-    | undefined;
-  if (!r) return null;
-  return { setId: r.set_id, n: r.n, seed: r.seed, createdAt: r.created_at, points: JSON.parse(r.points) as MapPoint[] };
 }

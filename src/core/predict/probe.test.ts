@@ -4,7 +4,7 @@ import { tempDir } from '../../../tests/helpers';
 import { nowIso } from '../db/database';
 import { Lab } from '../lab';
 import { insertBlobEmbeddingSet } from '../runs/test-helpers';
-import { deleteProbe, listProbes } from './probe';
+import { deleteProbe, listProbes } from './queries';
 
 let t: ReturnType<typeof tempDir>;
 let lab: Lab;

@@ -9,16 +9,19 @@ import fs from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import { getBackbone } from '../backbones/registry';
-import { normalizeRows } from '../classifiers/knn';
-import { matrix } from '../classifiers/types';
-import { f32ToBlob, nowIso, type Db } from '../db/database';
-import { mulberry32 } from '../prng';
+import { normalizeRows } from '../math/normalize';
+import { matrix } from '../math/matrix';
+import { f32ToBlob, type Db } from '../db/database';
+import { mulberry32 } from '../math/prng';
 import { createEmbedder, type ProviderChoice } from '../embeddings/engine';
-import { loadSetMatrix } from '../embeddings/queries';
+import { getSet, loadSetMatrix } from '../embeddings/queries';
 import { LabError, throwIfAborted } from '../errors';
 import { decodeRGB } from '../images/decode';
 import type { Preset } from '../images/preprocess';
 import { listRuns, loadRunClassifier } from '../runs/queries';
+import { insertProbe } from './queries';
+
+// Stored probes are read and deleted through the feature's queries; lab.ts still imports them from here.
 
 /** Neighbours whose mean similarity makes the out-of-distribution score. */
 const OOD_K = 10;
@@ -70,12 +73,9 @@ export async function runProbe(
   images: ProbeImage[],
   opts: { modelsDir: string; signal?: AbortSignal; onProgress?: (phase: string, done: number, total: number) => void },
 ): Promise<ProbeOutcome> {
-  const set = db.prepare(`SELECT * FROM embedding_sets WHERE id = ?`).get(setId) as
-    | { id: number; backbone_id: number; preset: string; status: string; provider: string | null }
-    | undefined;
-  if (!set) throw new LabError('not_found', `Embedding set ${setId} does not exist.`);
+  const set = getSet(db, setId);
   if (set.status !== 'done') throw new LabError('conflict', `Embedding set ${setId} is '${set.status}': finish embedding it before trying images.`);
-  const backbone = getBackbone(db, set.backbone_id);
+  const backbone = getBackbone(db, set.backboneId);
   const report = opts.onProgress ?? (() => undefined);
 
   report('decoding', 0, images.length);
@@ -135,7 +135,6 @@ export async function runProbe(
     perRun.push({ runId: r.id, kind: r.kind, proba, predicted });
   }
 
-  const ins = db.prepare(`INSERT INTO probes (set_id, name, sha256, thumb, embedding, results, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`);
   const probeIds: number[] = [];
   for (let i = 0; i < images.length; i++) {
     const nn = topK(qN, i * dim, trainN, train.X.rows, dim, Math.max(8, OOD_K));
@@ -159,57 +158,16 @@ export async function runProbe(
     };
     const bytes = fs.readFileSync(images[i]!.file);
     const thumb = await sharp(bytes, { limitInputPixels: 100_000_000 }).rotate().resize(128, 128, { fit: 'inside' }).jpeg({ quality: 80 }).toBuffer();
-    const info = ins.run(
+    const id = insertProbe(db, {
       setId,
-      path.basename(images[i]!.name),
-      crypto.createHash('sha256').update(bytes).digest('hex'),
+      name: path.basename(images[i]!.name),
+      sha256: crypto.createHash('sha256').update(bytes).digest('hex'),
       thumb,
-      f32ToBlob(X.data.slice(i * dim, (i + 1) * dim)),
-      JSON.stringify(results),
-      nowIso(),
-    );
-    probeIds.push(Number(info.lastInsertRowid));
+      embedding: f32ToBlob(X.data.slice(i * dim, (i + 1) * dim)),
+      results,
+    });
+    probeIds.push(id);
     report('comparing', i + 1, images.length);
   }
   return { probeIds };
-}
-
-export interface StoredProbe {
-  id: number;
-  setId: number;
-  name: string;
-  thumb: string;
-  createdAt: string;
-  results: {
-    ood: { similarity: number; percentile: number; unusual: boolean };
-    neighbors: { sampleId: number; label: number; similarity: number }[];
-    predictions: { runId: number; kind: string; predicted: number; top: { label: number; prob: number }[] }[];
-    agree: boolean;
-  };
-}
-
-/** Every image tried on a set, newest first, with its stored results. */
-export function listProbes(db: Db, setId: number): StoredProbe[] {
-  const rows = db.prepare(`SELECT id, set_id, name, thumb, results, created_at FROM probes WHERE set_id = ? ORDER BY id DESC`).all(setId) as {
-    id: number;
-    set_id: number;
-    name: string;
-    thumb: Buffer | null;
-    results: string;
-    created_at: string;
-  }[];
-  return rows.map((r) => ({
-    id: r.id,
-    setId: r.set_id,
-    name: r.name,
-    thumb: r.thumb ? `data:image/jpeg;base64,${r.thumb.toString('base64')}` : '',
-    createdAt: r.created_at,
-    results: JSON.parse(r.results) as StoredProbe['results'],
-  }));
-}
-
-/** Removes one tried image; an unknown id is a not_found error (a stale list in another window, say). */
-export function deleteProbe(db: Db, id: number): void {
-  const info = db.prepare(`DELETE FROM probes WHERE id = ?`).run(id);
-  if (info.changes === 0) throw new LabError('not_found', `Tried image ${id} does not exist (it may have been deleted already).`);
 }
