@@ -14,8 +14,10 @@ export default defineConfig({
         input: {
           index: resolve(__dirname, 'src/main/index.ts'),
           engine: resolve(__dirname, 'src/main/engine.ts'),
-          runner: resolve(__dirname, 'src/core/jobs/runner.ts'),
-          'svc-solver-thread': resolve(__dirname, 'src/core/classifiers/svc-solver-thread.ts'),
+          'job-process': resolve(__dirname, 'src/core/job-process.ts'),
+          'svc-solver-thread': resolve(__dirname, 'src/core/classifiers/svc/svc-solver-thread.ts'),
+          'kernel-block-worker': resolve(__dirname, 'src/core/classifiers/svc/kernel-block-worker.ts'),
+          'inference-worker': resolve(__dirname, 'src/core/embeddings/inference-worker.ts'),
           cli: resolve(__dirname, 'src/cli/index.ts'),
         },
       },

@@ -13,7 +13,7 @@ import { LabError } from '../../src/core/errors';
 import { importDataset, type ImportSource } from '../../src/core/datasets/import';
 import { deleteDataset } from '../../src/core/datasets/queries';
 import { CIFAR10_CLASSES, cifar10BatchPickle, cifar10MetaPickle } from '../../src/core/datasets/testing/cifar-archive';
-import { mulberry32 } from '../../src/core/prng';
+import { mulberry32 } from '../../src/core/math/prng';
 
 type Target = 'cifar-bin' | 'pickle' | 'folder';
 const [target, seedArg, countArg, dirArg] = process.argv.slice(2) as [Target, string, string, string];

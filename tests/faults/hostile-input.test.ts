@@ -11,7 +11,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Lab } from '../../src/core/lab';
-import { OnnxType } from '../../src/core/backbones/onnx-writer';
+import { OnnxType } from '../../src/core/onnx/onnx-writer';
 import { nanModel, oneNodeModel } from '../../src/core/backbones/tiny-models';
 import { CIFAR10_CLASSES, cifar10BatchPickle, cifar10MetaPickle, tarGzBytes } from '../../src/core/datasets/testing/cifar-archive';
 import { fixtures, tempDir } from '../helpers';
