@@ -44,6 +44,9 @@ export const job = z.discriminatedUnion('kind', [
   jobOf('map', jobResults.map),
 ]);
 export type Job = z.infer<typeof job>;
+/** Compile-time check that the union above (and job.finished's below) has a member for every kind of `jobResults`. */
+type EveryKind<T extends JobKind> = [Exclude<JobKind, T>] extends [never] ? true : never;
+const everyJobKind: EveryKind<Job['kind']> = true;
 /** A job of one kind. */
 export type JobOf<K extends JobKind> = Extract<Job, { kind: K }>;
 /** Narrows a job to one kind (a check, not a cast). */
@@ -66,6 +69,10 @@ export const jobFinished = z.discriminatedUnion('kind', [
   finishedOf('probe', jobResults.probe),
   finishedOf('map', jobResults.map),
 ]);
+
+const everyFinishedKind: EveryKind<z.infer<typeof jobFinished>['kind']> = true;
+void everyJobKind;
+void everyFinishedKind;
 
 export const jobsApi = {
   'jobs.list': method(z.object({ limit: z.number().int().min(1).max(1000).default(100) }).strict(), z.array(job), 'Recent jobs, newest first.'),
