@@ -3,7 +3,8 @@ import path from 'node:path';
 import type { Db } from '../db/database';
 import { LabError } from '../errors';
 import { writeNpy } from './npy';
-import { loadSetMatrix, sampleDescriber, setClassesJson } from './queries';
+import { sampleInfoReader } from '../datasets/queries';
+import { loadSetMatrix, setClassesJson } from './queries';
 
 /** Where exportEmbeddings wrote its files, and how many rows. */
 export interface ExportResult {
@@ -39,10 +40,11 @@ export function exportEmbeddings(db: Db, setId: number, outDir: string): ExportR
   };
   fs.writeFileSync(files.embeddings, writeNpy('<f4', [X.rows, X.cols], X.data));
   fs.writeFileSync(files.labels, writeNpy('<i8', [y.length], BigInt64Array.from(y, (v) => BigInt(v))));
-  const describe = sampleDescriber(db);
+  const describe = sampleInfoReader(db);
   const lines = ['index,sample_id,split,label,class,source'];
   for (let i = 0; i < sampleIds.length; i++) {
     const s = describe(sampleIds[i]!);
+    if (!s) throw new LabError('db_corrupt', `Sample ${sampleIds[i]} of set ${setId} is missing.`);
     lines.push([String(i), String(sampleIds[i]), s.split, String(s.label), csvField(classes[s.label] ?? ''), csvField(s.source)].join(','));
   }
   fs.writeFileSync(files.samples, lines.join('\n') + '\n');

@@ -1,14 +1,13 @@
 import type { Db } from '../db/database';
 import { type BackboneRow, getBackbone } from '../backbones/queries';
+import { countSamples, datasetExists } from '../datasets/queries';
 import { LabError, toLabError } from '../errors';
 import type { RGBImage } from '../images/decode';
 import type { Preset } from '../images/preprocess';
 import { BatchSizer } from './batch-sizer';
 import { createEmbedder, type Embedder, type PreprocessingMode, type ProviderChoice } from './engine';
 import {
-  countSamples,
   countVectors,
-  datasetExists,
   endSetRun,
   ensureSet,
   getSetRow,

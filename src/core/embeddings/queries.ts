@@ -154,11 +154,6 @@ export function getSetRow(db: Db, setId: number): SetRow | undefined {
   return db.prepare('SELECT * FROM embedding_sets WHERE id = ?').get(setId) as SetRow | undefined;
 }
 
-/** Whether a dataset with this id exists. */
-export function datasetExists(db: Db, datasetId: number): boolean {
-  return db.prepare('SELECT 1 FROM datasets WHERE id = ?').get(datasetId) !== undefined;
-}
-
 /** The set for (dataset, backbone, preset), created 'pending' when there is none; returns its id. */
 export function ensureSet(db: Db, p: { datasetId: number; backboneId: number; preset: string; dim: number }): number {
   db.prepare(
@@ -227,11 +222,6 @@ export function markRunningSetsPartial(db: Db, reason: string): void {
   db.prepare(`UPDATE embedding_sets SET status = 'partial', error = ? WHERE status = 'running'`).run(reason);
 }
 
-/** Samples in a dataset. */
-export function countSamples(db: Db, datasetId: number): number {
-  return (db.prepare('SELECT COUNT(*) AS n FROM samples WHERE dataset_id = ?').get(datasetId) as { n: number }).n;
-}
-
 /** Vectors stored for a set. */
 export function countVectors(db: Db, setId: number): number {
   return (db.prepare('SELECT COUNT(*) AS n FROM embeddings WHERE set_id = ?').get(setId) as { n: number }).n;
@@ -271,10 +261,4 @@ export function vectorWriter(db: Db, setId: number): (ids: number[], vecs: Float
 export function setClassesJson(db: Db, setId: number): string {
   const ds = db.prepare('SELECT d.classes FROM embedding_sets es JOIN datasets d ON d.id = es.dataset_id WHERE es.id = ?').get(setId) as { classes: string };
   return ds.classes;
-}
-
-/** A lookup of a sample's split, label and source. */
-export function sampleDescriber(db: Db): (sampleId: number) => { split: string; label: number; source: string } {
-  const info = db.prepare('SELECT split, label, source FROM samples WHERE id = ?');
-  return (id) => info.get(id) as { split: string; label: number; source: string };
 }

@@ -219,11 +219,6 @@ export function loadSetData(db: Db, setId: number): SetData {
   return { numClasses, dim: D, fingerprint: set.fingerprint, train: build(parts.train), test: build(parts.test) };
 }
 
-/** Does this embedding set exist? */
-export function setExists(db: Db, setId: number): boolean {
-  return db.prepare('SELECT id FROM embedding_sets WHERE id = ?').get(setId) !== undefined;
-}
-
 /** What a new run is: its set, kind, validated params (defaults filled in) and seed. */
 export interface NewRun {
   setId: number;

@@ -2,6 +2,7 @@ import { isClassifierKind, type ClassifierKind, type TrainResult } from '../../s
 import { createClassifier, getSpec, validateParams } from '../classifiers/registry';
 import type { Classifier, EpochLog } from '../classifiers/types';
 import type { Db } from '../db/database';
+import { getSetRow } from '../embeddings/queries';
 import { LabError, throwIfAborted, toLabError } from '../errors';
 import type { Matrix } from '../math/matrix';
 import { classificationMetrics, type ClassificationMetrics } from '../metrics/metrics';
@@ -13,7 +14,6 @@ import {
   markRunDone,
   markRunEnded,
   markRunRunning,
-  setExists,
   type RunToTrain,
   type SetData,
 } from './queries';
@@ -41,7 +41,7 @@ export function createRun(db: Db, req: TrainRequest, jobId?: string): number {
   if (!isClassifierKind(req.kind)) throw new LabError('invalid_input', `Unknown classifier "${String(req.kind)}".`);
   // The seed's range is the contract's (`seed` in shared/api/common.ts), checked where the call came in.
   const seed = req.seed ?? 0;
-  if (!setExists(db, req.setId)) throw new LabError('not_found', `Embedding set ${req.setId} does not exist.`);
+  if (!getSetRow(db, req.setId)) throw new LabError('not_found', `Embedding set ${req.setId} does not exist.`);
   // The spec validates the params and fills in the defaults that are stored with the run.
   const params = validateParams(req.kind, req.params ?? {});
   return insertRun(db, { setId: req.setId, kind: req.kind, params, seed, jobId: jobId ?? null });
