@@ -39,6 +39,7 @@ import { deleteProbe, listProbes } from './predict/queries';
 import { getMap } from './map/queries';
 import { thumbDataUrl } from './thumbs';
 import { defaultDataDir, modelsDir, resolveDbPath } from './paths';
+import { resolveUserPath, type CallContext } from './user-paths';
 
 export interface LabOptions {
   dbPath?: string;
@@ -46,7 +47,7 @@ export interface LabOptions {
   host: Info['host'];
 }
 
-type Handlers = { [K in MethodName]: (input: MethodParsedInput<K>) => Promise<MethodOutput<K>> | MethodOutput<K> };
+type Handlers = { [K in MethodName]: (input: MethodParsedInput<K>, ctx: CallContext) => Promise<MethodOutput<K>> | MethodOutput<K> };
 
 export class Lab {
   readonly db: Db;
@@ -77,14 +78,14 @@ export class Lab {
   }
 
   /** Validates the input with the call's schema, runs it, and wraps the outcome in the envelope. */
-  async dispatch(name: string, rawInput: unknown): Promise<CallReply<unknown>> {
+  async dispatch(name: string, rawInput: unknown, ctx: CallContext = {}): Promise<CallReply<unknown>> {
     try {
       if (!Object.hasOwn(labApi, name)) throw new LabError('not_found', `Unknown call "${name}".`);
       const key = name as MethodName;
       const parsed = labApi[key].input.safeParse(rawInput ?? {});
       if (!parsed.success) throw new LabError('invalid_input', `Invalid input for ${name}: ${formatZodError(parsed.error)}`);
-      const handler = this.handlers[key] as (i: unknown) => unknown;
-      const result = await handler(parsed.data);
+      const handler = this.handlers[key] as (i: unknown, c: CallContext) => unknown;
+      const result = await handler(parsed.data, ctx);
       return { ok: true, result };
     } catch (err) {
       const e = toLabError(err);
@@ -142,12 +143,14 @@ function createHandlers(lab: Lab): Handlers {
 
     'datasets.list': () => listDatasets(db),
     'datasets.get': (i) => getDataset(db, i.id),
-    'datasets.import': (i) => {
+    'datasets.import': (i, ctx) => {
       if (i.name && findDatasetByName(db, i.name)) {
         throw new LabError('conflict', `A dataset named '${i.name}' already exists: choose another name.`);
       }
-      if (i.source.type !== 'sample' && !fs.existsSync(i.source.path)) {
-        throw new LabError('not_found', `${i.source.path} does not exist.`);
+      if (i.source.type !== 'sample') {
+        const where = resolveUserPath(i.source.path, ctx, lab.dataDir);
+        if (!fs.existsSync(where)) throw new LabError('not_found', `${i.source.path} does not exist.`);
+        return lab.jobs.start('import', { ...i, source: { ...i.source, path: where } });
       }
       return lab.jobs.start('import', i);
     },
@@ -170,9 +173,10 @@ function createHandlers(lab: Lab): Handlers {
 
     'backbones.list': () => listBackbones(db),
     'backbones.catalog': () => CATALOG.map((e) => ({ ...e, files: [...e.files] })),
-    'backbones.add': (i) => {
-      if (!fs.existsSync(i.file)) throw new LabError('not_found', `${i.file} does not exist.`);
-      return addBackboneFile(db, path.resolve(i.file), i.name);
+    'backbones.add': (i, ctx) => {
+      const file = resolveUserPath(i.file, ctx, lab.dataDir);
+      if (!fs.existsSync(file)) throw new LabError('not_found', `${i.file} does not exist.`);
+      return addBackboneFile(db, file, i.name);
     },
     'backbones.download': (i) => lab.jobs.start('backbone-download', i),
     'backbones.delete': (i) => {
@@ -193,7 +197,7 @@ function createHandlers(lab: Lab): Handlers {
       const set = getSet(db, setId);
       return lab.jobs.start('embed', { setId, provider: i.provider, batchSize: i.batchSize, preprocessing: i.preprocessing, label: `${set.datasetName} with ${set.backboneName}` });
     },
-    'embeddings.export': (i) => exportEmbeddings(db, i.setId, path.resolve(i.outDir)),
+    'embeddings.export': (i, ctx) => exportEmbeddings(db, i.setId, resolveUserPath(i.outDir, ctx, lab.dataDir)),
 
     'classifiers.kinds': () => describeKinds(allSpecs()),
     'runs.start': (i) => {
@@ -219,7 +223,7 @@ function createHandlers(lab: Lab): Handlers {
       return { deleted: i.id };
     },
     'runs.misclassified': (i) => misclassified(db, i),
-    'runs.export': (i) => exportRun(db, i.id, path.resolve(i.outDir)),
+    'runs.export': (i, ctx) => exportRun(db, i.id, resolveUserPath(i.outDir, ctx, lab.dataDir)),
     'experiment.start': (i) => {
       if (!i.demo) {
         if (!i.datasetId) throw new LabError('invalid_input', 'datasetId: required unless demo is true.');
