@@ -84,8 +84,8 @@ export interface ServeChild {
   stop: () => Promise<void>;
 }
 
-export async function startServe(dir: string, dbPath = path.join(dir, 'lab.db')): Promise<ServeChild> {
-  const proc = spawn(process.execPath, [cliBin, '--db', dbPath, 'serve', '--port', '0', '--json'], {
+export async function startServe(dir: string, dbPath = path.join(dir, 'lab.db'), extraArgs: string[] = []): Promise<ServeChild> {
+  const proc = spawn(process.execPath, [cliBin, '--db', dbPath, 'serve', '--port', '0', '--json', ...extraArgs], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, DINOLAB_DATA_DIR: dir },
   });

@@ -3,14 +3,16 @@
  * WebSockets from outside it. src/server/server.test.ts checks startServer in-process; this re-asserts
  * the same guarantees on the shipped command and records each one.
  */
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
+import os from 'node:os';
 import path from 'node:path';
 import { WebSocket } from 'ws';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { projectRoot, tempDir } from '../helpers';
 import { record } from './record';
-import { counts, infoStatus, rawExchange, startServe, type ServeChild } from './util';
+import { cliBin, counts, infoStatus, rawExchange, startServe, waitFor, type ServeChild } from './util';
 
 const t = tempDir('dinolab-web-');
 let srv: ServeChild;
@@ -290,6 +292,35 @@ describe('malformed requests never stop the host (issue 12)', () => {
       fault: 'a 200 KiB WebSocket frame on /events (limit 64 KiB)',
       outcome: 'the socket is closed with 1009 (message too big)',
       checked: 'the host is alive, answers /api/info and accepts a new socket',
+    });
+  });
+});
+
+describe('`dinolab serve --host` other than loopback (issue 12)', () => {
+  it('refuses a non-loopback bind without --allow-remote; with it, warns that the token crosses the network in clear and answers to the machine\'s own names', async () => {
+    const refused = spawnSync(process.execPath, [cliBin, '--db', path.join(t.dir, 'remote.db'), 'serve', '--host', '0.0.0.0', '--port', '0', '--json'], { encoding: 'utf8', timeout: 60_000 });
+    expect(refused.status).not.toBe(0);
+    expect(refused.stderr).toMatch(/Refusing to listen on 0\.0\.0\.0: it is not a loopback address.*Pass --allow-remote/);
+    const remote = await startServe(t.dir, path.join(t.dir, 'remote.db'), ['--host', '0.0.0.0', '--allow-remote']);
+    try {
+      await waitFor(() => /WARNING: listening on 0\.0\.0\.0/.test(remote.stderr()), 10_000, 'the warning');
+      expect(remote.stderr()).toMatch(/plain HTTP: the token, and everything you do, crosses the network in clear/);
+      const byName = await new Promise<number>((resolve) => {
+        const req = http.request({ host: '127.0.0.1', port: remote.port, path: '/api/info', method: 'POST', headers: { host: `${os.hostname()}:${remote.port}`, authorization: `Bearer ${remote.token}` } }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        });
+        req.on('error', () => resolve(0));
+        req.end('{}');
+      });
+      expect(byName).toBe(200);
+    } finally {
+      await remote.stop();
+    }
+    record({
+      fault: '`dinolab serve --host 0.0.0.0` without and with --allow-remote',
+      outcome: 'without: exits non-zero ("Refusing to listen on 0.0.0.0 ... Pass --allow-remote"); with: serves, warns that the token crosses the network in clear',
+      checked: `exit status and message; with the flag, a call with Host ${os.hostname()}:<port> is answered 200`,
     });
   });
 });
