@@ -142,10 +142,11 @@ export function alive(pid: number): boolean {
 }
 
 /**
- * Writes raw bytes on a fresh TCP connection and collects what comes back until the server closes the
- * connection or `waitMs` passes. Never rejects: a reset is part of the answer.
+ * Writes raw bytes on a fresh TCP connection (closing its side after them with `endAfterWrite`) and
+ * collects what comes back until one whole response is in, the server closes the connection, or
+ * `waitMs` passes. Never rejects: a reset is part of the answer.
  */
-export function rawExchange(port: number, data: Buffer | string, waitMs = 1500): Promise<{ text: string; closed: boolean; error?: string }> {
+export function rawExchange(port: number, data: Buffer | string, waitMs = 1500, endAfterWrite = false): Promise<{ text: string; closed: boolean; error?: string }> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let error: string | undefined;
@@ -156,7 +157,7 @@ export function rawExchange(port: number, data: Buffer | string, waitMs = 1500):
       resolve({ text: Buffer.concat(chunks).toString('latin1'), closed, ...(error ? { error } : {}) });
     };
     const timer = setTimeout(() => done(false), waitMs);
-    sock.on('connect', () => sock.write(data));
+    sock.on('connect', () => (endAfterWrite ? sock.end(data) : sock.write(data)));
     sock.on('data', (c: Buffer) => {
       chunks.push(c);
       // One complete response (headers and a Content-Length body) is the whole answer.
