@@ -3,9 +3,7 @@
  * and one job manager. Hosts (Electron, web, CLI) only move calls and events; validation happens here,
  * in dispatch(), so every host gets the same checks and the same error envelope.
  */
-import crypto from 'node:crypto';
 import fs from 'node:fs';
-import path from 'node:path';
 import { z } from 'zod';
 import {
   formatZodError,
@@ -40,11 +38,14 @@ import { getMap } from './map/queries';
 import { thumbDataUrl } from './thumbs';
 import { defaultDataDir, modelsDir, resolveDbPath } from './paths';
 import { resolveUserPath, type CallContext } from './user-paths';
+import { DEFAULT_UPLOAD_LIMITS, removeUpload, storeUpload, sweepUploads, type UploadDir, type UploadLimits } from './uploads';
 
 export interface LabOptions {
   dbPath?: string;
   dataDir?: string;
   host: Info['host'];
+  /** Limits of uploads.put and probe.start's images (defaults: 48 MB each, 1 GB waiting, swept after a day). */
+  uploadLimits?: Partial<UploadLimits>;
 }
 
 type Handlers = { [K in MethodName]: (input: MethodParsedInput<K>, ctx: CallContext) => Promise<MethodOutput<K>> | MethodOutput<K> };
@@ -74,6 +75,8 @@ export class Lab {
     // Runs left 'running' by a host that died (their job rows are handled by recover()).
     markInterruptedRuns(this.db);
     ensureBuiltinBackbones(this.db, modelsDir(this.dataDir));
+    // Uploads a host that died never got to use (those of a running host are younger than this).
+    sweepUploads(this.dataDir, opts.uploadLimits?.maxAgeMs ?? DEFAULT_UPLOAD_LIMITS.maxAgeMs);
     this.handlers = createHandlers(this);
   }
 
@@ -123,23 +126,15 @@ export class Lab {
 
 function createHandlers(lab: Lab): Handlers {
   const db = lab.db;
-  const storeUpload = (name: string, dataBase64: string, sub: string): { path: string; bytes: number } => {
-    const safe = path.basename(name).replace(/[^\w.-]+/g, '_').slice(-120) || 'upload';
-    const dir = path.join(lab.dataDir, sub, crypto.randomUUID());
-    fs.mkdirSync(dir, { recursive: true });
-    const bytes = Buffer.from(dataBase64, 'base64');
-    if (bytes.length === 0) throw new LabError('invalid_input', `${name} is empty.`);
-    const file = path.join(dir, safe);
-    fs.writeFileSync(file, bytes);
-    return { path: file, bytes: bytes.length };
-  };
+  const limits = { ...DEFAULT_UPLOAD_LIMITS, ...lab.opts.uploadLimits };
+  const upload = (name: string, dataBase64: string, sub: UploadDir): { path: string; bytes: number } => storeUpload(lab.dataDir, sub, name, dataBase64, limits);
   return {
     info: () => collectInfo(db, { dbPath: lab.dbPath, dataDir: lab.dataDir, host: lab.opts.host }),
     'jobs.list': (i) => lab.jobs.list(i.limit),
     'jobs.get': (i) => lab.jobs.get(i.id),
     'jobs.cancel': (i) => lab.jobs.cancel(i.id),
     'selftest.start': (i) => lab.jobs.start('selftest', i),
-    'uploads.put': (i) => storeUpload(i.name, i.dataBase64, 'uploads'),
+    'uploads.put': (i) => upload(i.name, i.dataBase64, 'uploads'),
 
     'datasets.list': () => listDatasets(db),
     'datasets.get': (i) => getDataset(db, i.id),
@@ -237,8 +232,14 @@ function createHandlers(lab: Lab): Handlers {
     'probe.start': (i) => {
       const set = getSet(db, i.setId);
       if (set.status !== 'done') throw new LabError('conflict', `Embedding set ${i.setId} is '${set.status}': finish embedding it first.`);
-      const images = i.images.map((im) => ({ name: im.name, file: storeUpload(im.name, im.dataBase64, 'probes').path }));
-      return lab.jobs.start('probe', { setId: i.setId, images });
+      const images: { name: string; file: string }[] = [];
+      try {
+        for (const im of i.images) images.push({ name: im.name, file: upload(im.name, im.dataBase64, 'probes').path });
+        return lab.jobs.start('probe', { setId: i.setId, images });
+      } catch (err) {
+        for (const im of images) removeUpload(lab.dataDir, im.file);
+        throw err;
+      }
     },
     'probes.list': async (i) => {
       const out = [];
