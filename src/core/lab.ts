@@ -46,6 +46,8 @@ export interface LabOptions {
   host: Info['host'];
   /** Limits of uploads.put and probe.start's images (defaults: 48 MB each, 1 GB waiting, swept after a day). */
   uploadLimits?: Partial<UploadLimits>;
+  /** Time limit of backbones.add's check of a model (in a child process); 120 s by default. */
+  backboneCheckTimeoutMs?: number;
 }
 
 type Handlers = { [K in MethodName]: (input: MethodParsedInput<K>, ctx: CallContext) => Promise<MethodOutput<K>> | MethodOutput<K> };
@@ -171,7 +173,7 @@ function createHandlers(lab: Lab): Handlers {
     'backbones.add': (i, ctx) => {
       const file = resolveUserPath(i.file, ctx, lab.dataDir);
       if (!fs.existsSync(file)) throw new LabError('not_found', `${i.file} does not exist.`);
-      return addBackboneFile(db, file, i.name);
+      return addBackboneFile(db, file, i.name, { checkTimeoutMs: lab.opts.backboneCheckTimeoutMs });
     },
     'backbones.download': (i) => lab.jobs.start('backbone-download', i),
     'backbones.delete': (i) => {
