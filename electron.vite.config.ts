@@ -15,6 +15,7 @@ export default defineConfig({
           index: resolve(__dirname, 'src/main/index.ts'),
           engine: resolve(__dirname, 'src/main/engine.ts'),
           'job-process': resolve(__dirname, 'src/core/job-process.ts'),
+          'inspect-process': resolve(__dirname, 'src/core/backbones/inspect-process.ts'),
           'svc-solver-thread': resolve(__dirname, 'src/core/classifiers/svc/svc-solver-thread.ts'),
           'kernel-block-worker': resolve(__dirname, 'src/core/classifiers/svc/kernel-block-worker.ts'),
           'inference-worker': resolve(__dirname, 'src/core/embeddings/inference-worker.ts'),

@@ -35,7 +35,7 @@ test('the shell shows the engine facts and runs and cancels a self-test job', as
   await expect(job).toHaveAttribute('data-status', 'cancelled');
   await expect(job.getByTestId('job-status')).toHaveText('cancelled');
 
-  // A reload keeps the session (the token is in the page's storage and cookie, not the URL).
+  // A reload keeps the session (the token is in the page's sessionStorage, not the URL; no cookie).
   await page.reload();
   await expect(page.getByTestId('status-sqlite')).toHaveText(`SQLite ${info.sqliteVersion}`);
 });

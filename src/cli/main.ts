@@ -14,6 +14,7 @@ const options = {
   json: { type: 'boolean', default: false },
   port: { type: 'string' },
   host: { type: 'string' },
+  'allow-remote': { type: 'boolean' },
   name: { type: 'string' },
   steps: { type: 'string' },
   coarse: { type: 'boolean' },
@@ -49,17 +50,23 @@ export const commands: Record<string, Command> = {
     },
   },
   serve: {
-    usage: 'dinolab serve [--port N] [--host ADDR]',
-    doc: 'Serve the UI and the API on http://127.0.0.1 (token in the printed URL).',
+    usage: 'dinolab serve [--port N] [--host ADDR --allow-remote]',
+    doc: 'Serve the UI and the API on http://127.0.0.1 (token in the printed URL). Another address needs --allow-remote.',
     async run(c) {
-      const { startServer } = await import('../server/server');
+      const { installHostGuards, startServer } = await import('../server/server');
+      const { isLoopback } = await import('../server/security');
       const port = c.flags.port ? Number(c.flags.port) : 0;
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new LabError('invalid_input', `--port must be an integer 0-65535, got ${String(c.flags.port)}.`);
       const host = (c.flags.host as string | undefined) ?? '127.0.0.1';
+      const allowRemote = c.flags['allow-remote'] === true;
+      const log = (line: string): void => c.io.err(line);
+      installHostGuards(log);
       const lab = c.lab('web');
-      const srv = await startServer({ lab, host, port });
-      if (host !== '127.0.0.1' && host !== 'localhost' && host !== '::1') {
-        c.io.err(`Warning: listening on ${host}; anyone who can reach it and has the token can use this DINO Lab.`);
+      const srv = await startServer({ lab, host, port, allowRemote, log });
+      if (!isLoopback(host)) {
+        c.io.err(
+          `WARNING: listening on ${host} for other machines (--allow-remote). This is plain HTTP: the token, and everything you do, crosses the network in clear; anyone who can read that traffic can take over this DINO Lab. Paths given from another machine must lie under your home or the data directory.`,
+        );
       }
       c.io.out(c.json ? JSON.stringify({ url: srv.url, port: srv.port, host: srv.host }) : `DINO Lab is running at ${srv.url}`);
       await new Promise<void>((resolve) => {

@@ -3,9 +3,7 @@
  * and one job manager. Hosts (Electron, web, CLI) only move calls and events; validation happens here,
  * in dispatch(), so every host gets the same checks and the same error envelope.
  */
-import crypto from 'node:crypto';
 import fs from 'node:fs';
-import path from 'node:path';
 import { z } from 'zod';
 import {
   formatZodError,
@@ -39,14 +37,20 @@ import { deleteProbe, listProbes } from './predict/queries';
 import { getMap } from './map/queries';
 import { thumbDataUrl } from './thumbs';
 import { defaultDataDir, modelsDir, resolveDbPath } from './paths';
+import { resolveUserPath, type CallContext } from './user-paths';
+import { DEFAULT_UPLOAD_LIMITS, removeUpload, storeUpload, sweepUploads, type UploadDir, type UploadLimits } from './uploads';
 
 export interface LabOptions {
   dbPath?: string;
   dataDir?: string;
   host: Info['host'];
+  /** Limits of uploads.put and probe.start's images (defaults: 48 MB each, 1 GB waiting, swept after a day). */
+  uploadLimits?: Partial<UploadLimits>;
+  /** Time limit of backbones.add's check of a model (in a child process); 120 s by default. */
+  backboneCheckTimeoutMs?: number;
 }
 
-type Handlers = { [K in MethodName]: (input: MethodParsedInput<K>) => Promise<MethodOutput<K>> | MethodOutput<K> };
+type Handlers = { [K in MethodName]: (input: MethodParsedInput<K>, ctx: CallContext) => Promise<MethodOutput<K>> | MethodOutput<K> };
 
 export class Lab {
   readonly db: Db;
@@ -73,18 +77,20 @@ export class Lab {
     // Runs left 'running' by a host that died (their job rows are handled by recover()).
     markInterruptedRuns(this.db);
     ensureBuiltinBackbones(this.db, modelsDir(this.dataDir));
+    // Uploads a host that died never got to use (those of a running host are younger than this).
+    sweepUploads(this.dataDir, opts.uploadLimits?.maxAgeMs ?? DEFAULT_UPLOAD_LIMITS.maxAgeMs);
     this.handlers = createHandlers(this);
   }
 
   /** Validates the input with the call's schema, runs it, and wraps the outcome in the envelope. */
-  async dispatch(name: string, rawInput: unknown): Promise<CallReply<unknown>> {
+  async dispatch(name: string, rawInput: unknown, ctx: CallContext = {}): Promise<CallReply<unknown>> {
     try {
       if (!Object.hasOwn(labApi, name)) throw new LabError('not_found', `Unknown call "${name}".`);
       const key = name as MethodName;
       const parsed = labApi[key].input.safeParse(rawInput ?? {});
       if (!parsed.success) throw new LabError('invalid_input', `Invalid input for ${name}: ${formatZodError(parsed.error)}`);
-      const handler = this.handlers[key] as (i: unknown) => unknown;
-      const result = await handler(parsed.data);
+      const handler = this.handlers[key] as (i: unknown, c: CallContext) => unknown;
+      const result = await handler(parsed.data, ctx);
       return { ok: true, result };
     } catch (err) {
       const e = toLabError(err);
@@ -122,32 +128,26 @@ export class Lab {
 
 function createHandlers(lab: Lab): Handlers {
   const db = lab.db;
-  const storeUpload = (name: string, dataBase64: string, sub: string): { path: string; bytes: number } => {
-    const safe = path.basename(name).replace(/[^\w.-]+/g, '_').slice(-120) || 'upload';
-    const dir = path.join(lab.dataDir, sub, crypto.randomUUID());
-    fs.mkdirSync(dir, { recursive: true });
-    const bytes = Buffer.from(dataBase64, 'base64');
-    if (bytes.length === 0) throw new LabError('invalid_input', `${name} is empty.`);
-    const file = path.join(dir, safe);
-    fs.writeFileSync(file, bytes);
-    return { path: file, bytes: bytes.length };
-  };
+  const limits = { ...DEFAULT_UPLOAD_LIMITS, ...lab.opts.uploadLimits };
+  const upload = (name: string, dataBase64: string, sub: UploadDir): { path: string; bytes: number } => storeUpload(lab.dataDir, sub, name, dataBase64, limits);
   return {
     info: () => collectInfo(db, { dbPath: lab.dbPath, dataDir: lab.dataDir, host: lab.opts.host }),
     'jobs.list': (i) => lab.jobs.list(i.limit),
     'jobs.get': (i) => lab.jobs.get(i.id),
     'jobs.cancel': (i) => lab.jobs.cancel(i.id),
     'selftest.start': (i) => lab.jobs.start('selftest', i),
-    'uploads.put': (i) => storeUpload(i.name, i.dataBase64, 'uploads'),
+    'uploads.put': (i) => upload(i.name, i.dataBase64, 'uploads'),
 
     'datasets.list': () => listDatasets(db),
     'datasets.get': (i) => getDataset(db, i.id),
-    'datasets.import': (i) => {
+    'datasets.import': (i, ctx) => {
       if (i.name && findDatasetByName(db, i.name)) {
         throw new LabError('conflict', `A dataset named '${i.name}' already exists: choose another name.`);
       }
-      if (i.source.type !== 'sample' && !fs.existsSync(i.source.path)) {
-        throw new LabError('not_found', `${i.source.path} does not exist.`);
+      if (i.source.type !== 'sample') {
+        const where = resolveUserPath(i.source.path, ctx, lab.dataDir);
+        if (!fs.existsSync(where)) throw new LabError('not_found', `${i.source.path} does not exist.`);
+        return lab.jobs.start('import', { ...i, source: { ...i.source, path: where } });
       }
       return lab.jobs.start('import', i);
     },
@@ -170,9 +170,10 @@ function createHandlers(lab: Lab): Handlers {
 
     'backbones.list': () => listBackbones(db),
     'backbones.catalog': () => CATALOG.map((e) => ({ ...e, files: [...e.files] })),
-    'backbones.add': (i) => {
-      if (!fs.existsSync(i.file)) throw new LabError('not_found', `${i.file} does not exist.`);
-      return addBackboneFile(db, path.resolve(i.file), i.name);
+    'backbones.add': (i, ctx) => {
+      const file = resolveUserPath(i.file, ctx, lab.dataDir);
+      if (!fs.existsSync(file)) throw new LabError('not_found', `${i.file} does not exist.`);
+      return addBackboneFile(db, file, i.name, { checkTimeoutMs: lab.opts.backboneCheckTimeoutMs });
     },
     'backbones.download': (i) => lab.jobs.start('backbone-download', i),
     'backbones.delete': (i) => {
@@ -193,7 +194,7 @@ function createHandlers(lab: Lab): Handlers {
       const set = getSet(db, setId);
       return lab.jobs.start('embed', { setId, provider: i.provider, batchSize: i.batchSize, preprocessing: i.preprocessing, label: `${set.datasetName} with ${set.backboneName}` });
     },
-    'embeddings.export': (i) => exportEmbeddings(db, i.setId, path.resolve(i.outDir)),
+    'embeddings.export': (i, ctx) => exportEmbeddings(db, i.setId, resolveUserPath(i.outDir, ctx, lab.dataDir)),
 
     'classifiers.kinds': () => describeKinds(allSpecs()),
     'runs.start': (i) => {
@@ -219,7 +220,7 @@ function createHandlers(lab: Lab): Handlers {
       return { deleted: i.id };
     },
     'runs.misclassified': (i) => misclassified(db, i),
-    'runs.export': (i) => exportRun(db, i.id, path.resolve(i.outDir)),
+    'runs.export': (i, ctx) => exportRun(db, i.id, resolveUserPath(i.outDir, ctx, lab.dataDir)),
     'experiment.start': (i) => {
       if (!i.demo) {
         if (!i.datasetId) throw new LabError('invalid_input', 'datasetId: required unless demo is true.');
@@ -233,8 +234,14 @@ function createHandlers(lab: Lab): Handlers {
     'probe.start': (i) => {
       const set = getSet(db, i.setId);
       if (set.status !== 'done') throw new LabError('conflict', `Embedding set ${i.setId} is '${set.status}': finish embedding it first.`);
-      const images = i.images.map((im) => ({ name: im.name, file: storeUpload(im.name, im.dataBase64, 'probes').path }));
-      return lab.jobs.start('probe', { setId: i.setId, images });
+      const images: { name: string; file: string }[] = [];
+      try {
+        for (const im of i.images) images.push({ name: im.name, file: upload(im.name, im.dataBase64, 'probes').path });
+        return lab.jobs.start('probe', { setId: i.setId, images });
+      } catch (err) {
+        for (const im of images) removeUpload(lab.dataDir, im.file);
+        throw err;
+      }
     },
     'probes.list': async (i) => {
       const out = [];

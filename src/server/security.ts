@@ -1,8 +1,7 @@
 /** Web host checks: token, Host and Origin (DNS rebinding), kept apart so tests can read them. */
 import crypto from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-
-export const TOKEN_COOKIE = 'dinolab_token';
+import os from 'node:os';
 
 /** A random 32-byte token, hex. */
 export function newToken(): string {
@@ -15,27 +14,50 @@ function safeEqual(a: string, b: string): boolean {
   return x.length === y.length && crypto.timingSafeEqual(x, y);
 }
 
-/** The token a request carries: Authorization bearer, the cookie, or ?token= (first page load only). */
-export function tokenOf(req: IncomingMessage, url: URL): string | null {
+/**
+ * Every token a request carries: the Authorization bearer and ?token= (the start URL, the event
+ * socket). No cookie: cookies ignore ports, so one would reach every other local service the browser
+ * visits, and a page on another local port could plant a junk one.
+ */
+export function tokensOf(req: IncomingMessage, url: URL): string[] {
+  const out: string[] = [];
   const auth = req.headers.authorization;
-  if (auth?.startsWith('Bearer ')) return auth.slice(7).trim();
-  const cookie = req.headers.cookie ?? '';
-  for (const part of cookie.split(';')) {
-    const [k, ...v] = part.trim().split('=');
-    if (k === TOKEN_COOKIE) return v.join('=');
-  }
-  return url.searchParams.get('token');
+  if (auth?.startsWith('Bearer ')) out.push(auth.slice(7).trim());
+  for (const t of url.searchParams.getAll('token')) out.push(t);
+  return out;
 }
 
+/** A request is admitted when any token it carries is the server's. */
 export function tokenValid(req: IncomingMessage, url: URL, token: string): boolean {
-  const t = tokenOf(req, url);
-  return t !== null && safeEqual(t, token);
+  return tokensOf(req, url).some((t) => safeEqual(t, token));
 }
 
-/** Host names this server answers to: loopback names plus the bind address. */
-export function allowedHosts(bindHost: string, port: number): Set<string> {
+/** Whether an address or host name is loopback (127.0.0.0/8, ::1, localhost). */
+export function isLoopback(host: string | undefined): boolean {
+  if (!host) return false;
+  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
+  return h === 'localhost' || h === '::1' || /^127\.\d+\.\d+\.\d+$/.test(h) || /^::ffff:127\.\d+\.\d+\.\d+$/.test(h);
+}
+
+/** This machine's own names: its host name and the addresses of its interfaces. */
+export function ownNames(): string[] {
+  const names = new Set<string>();
+  const hn = os.hostname().toLowerCase();
+  if (hn) names.add(hn);
+  for (const list of Object.values(os.networkInterfaces())) {
+    for (const a of list ?? []) names.add(a.family === 'IPv6' ? `[${a.address.split('%')[0]!.toLowerCase()}]` : a.address);
+  }
+  return [...names];
+}
+
+/**
+ * Host names this server answers to: loopback names plus the bind address; with `remote` (a
+ * non-loopback bind allowed by --allow-remote) also this machine's own names and addresses.
+ */
+export function allowedHosts(bindHost: string, port: number, remote = false): Set<string> {
   const names = new Set(['127.0.0.1', 'localhost', '[::1]']);
-  if (bindHost !== '0.0.0.0' && bindHost !== '::') names.add(bindHost.includes(':') ? `[${bindHost}]` : bindHost);
+  if (bindHost !== '0.0.0.0' && bindHost !== '::') names.add(bindHost.includes(':') ? `[${bindHost.toLowerCase()}]` : bindHost.toLowerCase());
+  if (remote) for (const n of ownNames()) names.add(n);
   const out = new Set<string>();
   for (const n of names) out.add(`${n}:${port}`);
   return out;

@@ -1,15 +1,19 @@
 /**
  * The web host: the Lab contract over HTTP (POST /api/<call>, JSON) and a WebSocket (/events) for
- * events, plus the built renderer as static files. Bound to 127.0.0.1 unless told otherwise; every
- * request and socket needs the token; Host and Origin are checked.
+ * events, plus the built renderer as static files. Bound to 127.0.0.1 unless told otherwise (another
+ * address needs allowRemote); every call and the event socket need the token; Host and Origin are
+ * checked. Every request is parsed inside a guard: a malformed one is answered 400, a handler that
+ * throws 500, and neither stops the host.
  */
 import fs from 'node:fs';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import path from 'node:path';
+import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { labApi, type CallReply } from '../shared/contract';
+import { LabError } from '../core/errors';
 import type { Lab } from '../core/lab';
-import { allowedHosts, hostAllowed, newToken, originAllowed, TOKEN_COOKIE, tokenValid } from './security';
+import { allowedHosts, hostAllowed, isLoopback, newToken, originAllowed, tokenValid } from './security';
 
 export interface ServeOptions {
   lab: Lab;
@@ -20,6 +24,10 @@ export interface ServeOptions {
   staticDir?: string;
   /** Largest request body accepted, in bytes (image uploads go through the API as base64). */
   maxBodyBytes?: number;
+  /** Needed to bind anything but a loopback address: the token then crosses the network in clear. */
+  allowRemote?: boolean;
+  /** Where the host reports what it survived (a handler that threw, a socket error); stderr by default. */
+  log?: (line: string) => void;
 }
 
 export interface RunningServer {
@@ -75,6 +83,38 @@ function readBody(req: IncomingMessage, max: number): Promise<string> {
   });
 }
 
+/** The request target as a URL, or null when it is not one (`GET http://[ HTTP/1.1`). */
+function parseTarget(req: IncomingMessage): URL | null {
+  try {
+    return new URL(req.url ?? '/', 'http://placeholder');
+  } catch {
+    return null;
+  }
+}
+
+/** decodeURIComponent that answers null on a bad escape (`%E0%A4%A`) instead of throwing. */
+function decodePath(p: string): string | null {
+  try {
+    return decodeURIComponent(p);
+  } catch {
+    return null;
+  }
+}
+
+function describeError(err: unknown): string {
+  return err instanceof Error ? (err.stack ?? err.message) : String(err);
+}
+
+/**
+ * Makes the host process survive what it does not handle: a promise rejection nobody awaited is
+ * logged, not fatal. `dinolab serve` installs it; returns the uninstaller.
+ */
+export function installHostGuards(log: (line: string) => void = (l) => console.error(l)): () => void {
+  const onRejection = (reason: unknown): void => log(`dinolab serve: unhandled rejection (the host keeps running): ${describeError(reason)}`);
+  process.on('unhandledRejection', onRejection);
+  return () => process.off('unhandledRejection', onRejection);
+}
+
 export function defaultStaticDir(): string | undefined {
   const candidates = [
     process.env.DINOLAB_RENDERER_DIR,
@@ -86,21 +126,31 @@ export function defaultStaticDir(): string | undefined {
 
 export async function startServer(o: ServeOptions): Promise<RunningServer> {
   const host = o.host ?? '127.0.0.1';
+  const remote = !isLoopback(host);
+  if (remote && !o.allowRemote) {
+    throw new LabError(
+      'invalid_input',
+      `Refusing to listen on ${host}: it is not a loopback address, and the token and your data would cross the network in clear. Pass --allow-remote to do it anyway.`,
+    );
+  }
   const token = o.token ?? newToken();
   const staticDir = o.staticDir ?? defaultStaticDir();
   const maxBody = o.maxBodyBytes ?? 64 * 1024 * 1024;
+  const log = o.log ?? ((l: string) => console.error(l));
   let allowed = new Set<string>();
 
-  const server = http.createServer(async (req, res) => {
-    const url = new URL(req.url ?? '/', 'http://placeholder');
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const url = parseTarget(req);
+    if (!url) return refuse(res, 400, 'invalid_input', 'The request target is not a valid URL.');
     if (!hostAllowed(req, allowed)) return refuse(res, 403, 'forbidden_host', 'Host not allowed.');
     if (!originAllowed(req, allowed)) return refuse(res, 403, 'forbidden_origin', 'Origin not allowed.');
-    if (!tokenValid(req, url, token)) {
-      return refuse(res, 401, 'unauthorized', 'A valid token is required: open the URL DINO Lab printed when it started.');
-    }
     if (url.pathname.startsWith('/api/')) {
+      if (!tokenValid(req, url, token)) {
+        return refuse(res, 401, 'unauthorized', 'A valid token is required: open the URL DINO Lab printed when it started.');
+      }
       if (req.method !== 'POST') return refuse(res, 405, 'method_not_allowed', 'Use POST.');
-      const name = decodeURIComponent(url.pathname.slice(5));
+      const name = decodePath(url.pathname.slice(5));
+      if (name === null) return refuse(res, 400, 'invalid_input', 'The call name has a bad percent-escape.');
       if (!Object.hasOwn(labApi, name)) return refuse(res, 404, 'not_found', `Unknown call "${name}".`);
       let body: unknown;
       if (Number(req.headers['content-length'] ?? 0) > maxBody) {
@@ -117,28 +167,48 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
         }
         return refuse(res, 400, 'invalid_input', 'The request body is not valid JSON.');
       }
-      const reply = await o.lab.dispatch(name, body);
+      const reply = await o.lab.dispatch(name, body, { remote: !isLoopback(req.socket.remoteAddress) });
       return json(res, reply.ok ? 200 : 400, reply);
     }
+    // The built renderer is public code without data; it needs no token (the page keeps the token in
+    // sessionStorage and sends it with every call and on the event socket).
     if (req.method !== 'GET' && req.method !== 'HEAD') return refuse(res, 405, 'method_not_allowed', 'Method not allowed.');
-    return serveStatic(res, staticDir, url, url.searchParams.has('token') ? token : null);
+    return serveStatic(res, staticDir, url);
+  };
+
+  const server = http.createServer((req, res) => {
+    handle(req, res).catch((err: unknown) => {
+      log(`dinolab serve: ${req.method} ${String(req.url).slice(0, 200)} failed: ${describeError(err)}`);
+      if (!res.headersSent) refuse(res, 500, 'internal', 'The host failed on this request; the error is in its log.');
+      else res.destroy();
+    });
   });
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
   const sockets = new Set<WebSocket>();
-  server.on('upgrade', (req, socket, head) => {
-    const url = new URL(req.url ?? '/', 'http://placeholder');
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    // A reset from the client must not become an uncaught 'error'.
+    socket.on('error', () => undefined);
     const deny = (status: number, text: string): void => {
-      socket.write(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
-      socket.destroy();
+      socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+      setTimeout(() => socket.destroy(), 2000).unref();
     };
-    if (url.pathname !== '/events') return deny(404, 'Not Found');
-    if (!hostAllowed(req, allowed) || !originAllowed(req, allowed)) return deny(403, 'Forbidden');
-    if (!tokenValid(req, url, token)) return deny(401, 'Unauthorized');
-    wss.handleUpgrade(req, socket, head, (ws) => {
-      sockets.add(ws);
-      ws.on('close', () => sockets.delete(ws));
-    });
+    try {
+      const url = parseTarget(req);
+      if (!url) return deny(400, 'Bad Request');
+      if (url.pathname !== '/events') return deny(404, 'Not Found');
+      if (!hostAllowed(req, allowed) || !originAllowed(req, allowed)) return deny(403, 'Forbidden');
+      if (!tokenValid(req, url, token)) return deny(401, 'Unauthorized');
+      wss.handleUpgrade(req, socket, head, (ws) => {
+        sockets.add(ws);
+        // Oversized or malformed frames: ws closes the socket (1009 / 1002) after this event.
+        ws.on('error', (err) => log(`dinolab serve: event socket closed: ${err.message}`));
+        ws.on('close', () => sockets.delete(ws));
+      });
+    } catch (err) {
+      log(`dinolab serve: upgrade failed: ${describeError(err)}`);
+      deny(400, 'Bad Request');
+    }
   });
   const unsubscribe = o.lab.subscribe((ev) => {
     const data = JSON.stringify(ev);
@@ -149,8 +219,10 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
     server.once('error', reject);
     server.listen(o.port ?? 0, host, () => resolve());
   });
+  // Errors after start (EMFILE on accept, ...) are logged, never fatal.
+  server.on('error', (err) => log(`dinolab serve: ${describeError(err)}`));
   const port = (server.address() as { port: number }).port;
-  allowed = allowedHosts(host, port);
+  allowed = allowedHosts(host, port, remote);
   const shownHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
   return {
     url: `http://${shownHost}:${port}/?token=${token}`,
@@ -167,9 +239,11 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
   };
 }
 
-function serveStatic(res: ServerResponse, dir: string | undefined, url: URL, setCookieToken: string | null): void {
+function serveStatic(res: ServerResponse, dir: string | undefined, url: URL): void {
   if (!dir) return refuse(res, 404, 'not_built', 'The renderer is not built: run npm run build.');
-  let rel = decodeURIComponent(url.pathname);
+  let rel = decodePath(url.pathname);
+  if (rel === null) return refuse(res, 400, 'invalid_input', 'The path has a bad percent-escape.');
+  if (rel.includes('\0')) return refuse(res, 404, 'not_found', 'Not found.');
   if (rel === '/' || rel === '') rel = '/index.html';
   const file = path.resolve(dir, '.' + path.posix.normalize(rel));
   // Only files inside the built renderer; no directory listings.
@@ -191,7 +265,6 @@ function serveStatic(res: ServerResponse, dir: string | undefined, url: URL, set
     headers['referrer-policy'] = 'no-referrer';
     headers['x-frame-options'] = 'DENY';
   }
-  if (setCookieToken) headers['set-cookie'] = `${TOKEN_COOKIE}=${setCookieToken}; HttpOnly; SameSite=Strict; Path=/`;
   res.writeHead(200, headers);
   fs.createReadStream(file).pipe(res);
 }

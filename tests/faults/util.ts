@@ -1,6 +1,8 @@
 /** Shared helpers of the fault suite (issue 7): database checks, waiting, a `dinolab serve` child. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
@@ -82,8 +84,8 @@ export interface ServeChild {
   stop: () => Promise<void>;
 }
 
-export async function startServe(dir: string, dbPath = path.join(dir, 'lab.db')): Promise<ServeChild> {
-  const proc = spawn(process.execPath, [cliBin, '--db', dbPath, 'serve', '--port', '0', '--json'], {
+export async function startServe(dir: string, dbPath = path.join(dir, 'lab.db'), extraArgs: string[] = []): Promise<ServeChild> {
+  const proc = spawn(process.execPath, [cliBin, '--db', dbPath, 'serve', '--port', '0', '--json', ...extraArgs], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, DINOLAB_DATA_DIR: dir },
   });
@@ -137,4 +139,48 @@ export function alive(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * Writes raw bytes on a fresh TCP connection (closing its side after them with `endAfterWrite`) and
+ * collects what comes back until one whole response is in, the server closes the connection, or
+ * `waitMs` passes. Never rejects: a reset is part of the answer.
+ */
+export function rawExchange(port: number, data: Buffer | string, waitMs = 1500, endAfterWrite = false): Promise<{ text: string; closed: boolean; error?: string }> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let error: string | undefined;
+    const sock = net.connect(port, '127.0.0.1');
+    const done = (closed: boolean): void => {
+      clearTimeout(timer);
+      sock.destroy();
+      resolve({ text: Buffer.concat(chunks).toString('latin1'), closed, ...(error ? { error } : {}) });
+    };
+    const timer = setTimeout(() => done(false), waitMs);
+    sock.on('connect', () => (endAfterWrite ? sock.end(data) : sock.write(data)));
+    sock.on('data', (c: Buffer) => {
+      chunks.push(c);
+      // One complete response (headers and a Content-Length body) is the whole answer.
+      const all = Buffer.concat(chunks);
+      const end = all.indexOf('\r\n\r\n');
+      if (end < 0) return;
+      const len = /\r\ncontent-length: *(\d+)/i.exec(all.subarray(0, end).toString('latin1'));
+      if (len && all.length >= end + 4 + Number(len[1])) done(false);
+    });
+    sock.on('error', (e: NodeJS.ErrnoException) => (error = e.code ?? e.message));
+    sock.on('close', () => done(true));
+  });
+}
+
+/** POST /api/info with the token on a fresh connection: the status, or 0 when nothing answers. */
+export function infoStatus(port: number, token: string, timeoutMs = 5000): Promise<number> {
+  return new Promise((resolve) => {
+    const req = http.request({ host: '127.0.0.1', port, path: '/api/info', method: 'POST', agent: false, headers: { authorization: `Bearer ${token}`, 'content-length': '2' }, timeout: timeoutMs }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(0));
+    req.end('{}');
+  });
 }

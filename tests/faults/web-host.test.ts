@@ -3,14 +3,16 @@
  * WebSockets from outside it. src/server/server.test.ts checks startServer in-process; this re-asserts
  * the same guarantees on the shipped command and records each one.
  */
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
+import os from 'node:os';
 import path from 'node:path';
 import { WebSocket } from 'ws';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { projectRoot, tempDir } from '../helpers';
 import { record } from './record';
-import { counts, startServe, type ServeChild } from './util';
+import { cliBin, counts, infoStatus, rawExchange, startServe, waitFor, type ServeChild } from './util';
 
 const t = tempDir('dinolab-web-');
 let srv: ServeChild;
@@ -72,12 +74,14 @@ describe('web host (`dinolab serve` child process)', () => {
     record({ fault: 'default bind address and token of `dinolab serve`', outcome: `${srv.origin}, token of 64 hex digits`, checked: 'URL printed by the child (--json)' });
   });
 
-  it('every HTTP request needs the token: calls, pages, assets, unknown paths', async () => {
+  it('every call needs the token; the built renderer (pages, assets) is public and sets no cookie', async () => {
     const asset = `/assets/${fs.readdirSync(path.join(projectRoot, 'out/renderer/assets'))[0]}`;
-    const targets: [string, string][] = [['POST', '/api/info'], ['POST', '/api/datasets.import'], ['GET', '/'], ['GET', '/index.html'], ['GET', asset], ['GET', '/nope'], ['GET', '/events']];
+    const targets: [string, string][] = [['POST', '/api/info'], ['POST', '/api/datasets.import'], ['POST', '/api/uploads.put'], ['POST', '/api/nope']];
     const seen: string[] = [];
+    // The right token in a cookie no longer admits anything: the cookie is gone (issue 12).
+    const credentials = [{}, { authorization: `Bearer ${wrong()}` }, { cookie: `dinolab_token=${wrong()}` }, { cookie: `dinolab_token=${srv.token}` }, { authorization: 'Bearer ' }] as Record<string, string>[];
     for (const [method, p] of targets) {
-      for (const headers of [{}, { authorization: `Bearer ${wrong()}` }, { cookie: `dinolab_token=${wrong()}` }, { authorization: 'Bearer ' }] as Record<string, string>[]) {
+      for (const headers of credentials) {
         const r = await request({ path: p, method, headers, body: method === 'POST' ? '{}' : undefined });
         expect(r.status, `${method} ${p} ${JSON.stringify(headers)}`).toBe(401);
         expect(JSON.parse(r.body)).toEqual({ ok: false, error: { code: 'unauthorized', message: 'A valid token is required: open the URL DINO Lab printed when it started.' } });
@@ -85,12 +89,37 @@ describe('web host (`dinolab serve` child process)', () => {
       seen.push(`${method} ${p}`);
     }
     expect((await request({ path: '/api/info', method: 'POST', headers: auth(), body: '{}' })).status).toBe(200);
-    expect((await request({ path: asset, headers: auth() })).status).toBe(200);
+    for (const p of ['/', '/index.html', asset, `/?token=${srv.token}`]) {
+      const r = await request({ path: p });
+      expect(r.status, p).toBe(200);
+      expect(r.headers['set-cookie'], p).toBeUndefined();
+    }
+    expect((await request({ path: '/nope' })).status).toBe(404);
     expect(counts(path.join(t.dir, 'lab.db'), ['jobs', 'datasets'])).toEqual({ jobs: 0, datasets: 0 });
     record({
-      fault: `${targets.length} paths x 4 credentials (none, wrong bearer, wrong cookie, empty bearer)`,
-      outcome: '401 unauthorized every time; 200 with the token',
-      checked: `paths: ${seen.join(', ')}; no job or dataset created`,
+      fault: `${targets.length} calls x ${credentials.length} credentials (none, wrong bearer, wrong cookie, the right token as a cookie, empty bearer); pages and assets without a token`,
+      outcome: '401 unauthorized for every call; 200 with the bearer token; pages and assets served without a token and without Set-Cookie',
+      checked: `calls: ${seen.join(', ')}; no job or dataset created`,
+    });
+  });
+
+  it('a junk token planted beside the real one (cookie, ?token=) does not lock the user out', async () => {
+    const cases: [string, Record<string, string>][] = [
+      ['/api/info', { ...auth(), cookie: `dinolab_token=${wrong()}` }],
+      [`/api/info?token=${wrong()}`, auth()],
+      [`/api/info?token=${srv.token}`, { authorization: `Bearer ${wrong()}` }],
+    ];
+    for (const [p, headers] of cases) {
+      const r = await request({ path: p, method: 'POST', headers, body: '{}' });
+      expect(r.status, `${p} ${JSON.stringify(headers)}`).toBe(200);
+    }
+    const ws = await socket(`?token=${srv.token}`, { headers: { cookie: `dinolab_token=${wrong()}` } });
+    expect(ws.result).toBe('open');
+    ws.ws!.close();
+    record({
+      fault: 'the right token together with a wrong one (junk cookie, junk ?token=, junk bearer), on a call and on the event socket',
+      outcome: '200 / socket open: any valid token admits the request',
+      checked: 'status of /api/info and the WebSocket upgrade',
     });
   });
 
@@ -189,6 +218,109 @@ describe('web host (`dinolab serve` child process)', () => {
       fault: `${paths.length} traversal / directory paths (/assets/, ../, %2e%2e, ..%2f, //etc/passwd, /assets/../../main/cli.js, ...), PUT on a page, GET on a call`,
       outcome: '404 for every path, 405 for PUT and GET /api/*; index.html served with a CSP without unsafe-eval and X-Frame-Options DENY',
       checked: 'no file outside out/renderer returned, no listing',
+    });
+  });
+});
+
+/** The malformed-input cases of issue 12: each used to stop the host; now each is answered and the host keeps serving. */
+describe('malformed requests never stop the host (issue 12)', () => {
+  const handshake = (p: string, extra = ''): string =>
+    `GET ${p} HTTP/1.1\r\nHost: 127.0.0.1:${srv.port}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n${extra}\r\n`;
+
+  beforeEach(async () => {
+    // A case that killed the host must not take the next one down with it.
+    if ((await infoStatus(srv.port, srv.token)) !== 200) {
+      await srv.stop();
+      srv = await startServe(t.dir);
+    }
+  });
+
+  async function expectAlive(what: string): Promise<void> {
+    expect(await infoStatus(srv.port, srv.token), `host answers /api/info after ${what} (stderr: ${srv.stderr().slice(-400)})`).toBe(200);
+    expect(srv.proc.exitCode, what).toBeNull();
+  }
+
+  it('a request line whose target is not a URL (GET http://[) is answered 400, with and without a token, also as a WebSocket upgrade', async () => {
+    const cases: [string, string][] = [
+      ['plain, no token', `GET http://[ HTTP/1.1\r\nHost: 127.0.0.1:${srv.port}\r\n\r\n`],
+      ['plain, with the token', `GET http://[ HTTP/1.1\r\nHost: 127.0.0.1:${srv.port}\r\nAuthorization: Bearer ${srv.token}\r\n\r\n`],
+      ['WebSocket upgrade, no token', handshake('http://[')],
+      ['WebSocket upgrade, with the token', handshake('http://[', `Authorization: Bearer ${srv.token}\r\n`)],
+    ];
+    for (const [what, data] of cases) {
+      const r = await rawExchange(srv.port, data);
+      expect(r.text, what).toMatch(/^HTTP\/1\.1 400 /);
+      await expectAlive(what);
+    }
+    record({
+      fault: 'raw request lines `GET http://[ HTTP/1.1` (target that is not a URL), plain and as a WebSocket upgrade, with and without the token',
+      outcome: '400 each time',
+      checked: 'the host process is alive and answers /api/info with the token after each',
+    });
+  });
+
+  it('a bad percent-escape in the path (/%E0%A4%A, /api/%E0%A4%A, /events/%E0) is answered 400 with the token', async () => {
+    const page = await request({ path: '/%E0%A4%A', headers: auth() });
+    expect(page.status).toBe(400);
+    expect(JSON.parse(page.body).error.code).toBe('invalid_input');
+    await expectAlive('GET /%E0%A4%A');
+    const api = await request({ path: '/api/%E0%A4%A', method: 'POST', headers: auth(), body: '{}' });
+    expect(api.status).toBe(400);
+    await expectAlive('POST /api/%E0%A4%A');
+    const ws = await rawExchange(srv.port, handshake(`/events%E0%A4%A?token=${srv.token}`));
+    expect(ws.text).toMatch(/^HTTP\/1\.1 (400|404) /);
+    await expectAlive('upgrade on /events%E0%A4%A');
+    record({
+      fault: 'paths with a truncated UTF-8 percent-escape (/%E0%A4%A) on a page, a call and the event socket, with the token',
+      outcome: '400 invalid_input for the page and the call; the upgrade is refused',
+      checked: 'the host is alive and answers /api/info after each',
+    });
+  });
+
+  it('a WebSocket frame over the size limit closes that socket with 1009 and the host keeps serving', { timeout: 30_000 }, async () => {
+    const { result, ws } = await socket('', { headers: auth() });
+    expect(result).toBe('open');
+    const closed = new Promise<number>((resolve) => ws!.on('close', (code) => resolve(code)));
+    ws!.on('error', () => undefined);
+    ws!.send(Buffer.alloc(200 * 1024, 0x61));
+    expect(await closed).toBe(1009);
+    await expectAlive('a 200 KiB frame');
+    const again = await socket('', { headers: auth() });
+    expect(again.result).toBe('open');
+    again.ws!.close();
+    record({
+      fault: 'a 200 KiB WebSocket frame on /events (limit 64 KiB)',
+      outcome: 'the socket is closed with 1009 (message too big)',
+      checked: 'the host is alive, answers /api/info and accepts a new socket',
+    });
+  });
+});
+
+describe('`dinolab serve --host` other than loopback (issue 12)', () => {
+  it('refuses a non-loopback bind without --allow-remote; with it, warns that the token crosses the network in clear and answers to the machine\'s own names', async () => {
+    const refused = spawnSync(process.execPath, [cliBin, '--db', path.join(t.dir, 'remote.db'), 'serve', '--host', '0.0.0.0', '--port', '0', '--json'], { encoding: 'utf8', timeout: 60_000 });
+    expect(refused.status).not.toBe(0);
+    expect(refused.stderr).toMatch(/Refusing to listen on 0\.0\.0\.0: it is not a loopback address.*Pass --allow-remote/);
+    const remote = await startServe(t.dir, path.join(t.dir, 'remote.db'), ['--host', '0.0.0.0', '--allow-remote']);
+    try {
+      await waitFor(() => /WARNING: listening on 0\.0\.0\.0/.test(remote.stderr()), 10_000, 'the warning');
+      expect(remote.stderr()).toMatch(/plain HTTP: the token, and everything you do, crosses the network in clear/);
+      const byName = await new Promise<number>((resolve) => {
+        const req = http.request({ host: '127.0.0.1', port: remote.port, path: '/api/info', method: 'POST', headers: { host: `${os.hostname()}:${remote.port}`, authorization: `Bearer ${remote.token}` } }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        });
+        req.on('error', () => resolve(0));
+        req.end('{}');
+      });
+      expect(byName).toBe(200);
+    } finally {
+      await remote.stop();
+    }
+    record({
+      fault: '`dinolab serve --host 0.0.0.0` without and with --allow-remote',
+      outcome: 'without: exits non-zero ("Refusing to listen on 0.0.0.0 ... Pass --allow-remote"); with: serves, warns that the token crosses the network in clear',
+      checked: `exit status and message; with the flag, a call with Host ${os.hostname()}:<port> is answered 200`,
     });
   });
 });

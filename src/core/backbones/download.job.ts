@@ -14,7 +14,7 @@ export const backboneDownloadJob = defineJob({
   label: (p) => `Download ${p.model}${p.precision === 'float16' ? ' (fp16)' : ''}`,
   async run(p, ctx) {
     const { catalogEntry } = await import('./catalog');
-    const { downloadFile } = await import('../net/download');
+    const { downloadCatalogFile } = await import('./hub');
     const { addBackboneFile } = await import('./registry');
     const entry = catalogEntry(p.model);
     const file = entry?.files.find((f) => f.precision === p.precision);
@@ -23,10 +23,10 @@ export const backboneDownloadJob = defineJob({
     const existing = findBackboneByName(ctx.db, name);
     if (existing) return { backboneId: existing.id, name, reused: true };
     const dest = path.join(modelsDir(ctx.dataDir), `${name}.onnx`);
-    await downloadFile(file.url, dest, {
+    await downloadCatalogFile(entry.repo, file, dest, {
+      label: `${entry.id} (${p.precision})`,
       signal: ctx.signal,
       onProgress: (g) => ctx.progress('downloading', g.done, g.total, { ratePerSec: g.ratePerSec, etaSec: g.etaSec }),
-      offlineAdvice: `Without internet access: download ${file.url} on another computer and add it with Backbones > Add a file, or \`dinolab backbones add model.onnx\`.`,
     });
     ctx.progress('validating', 0, 1);
     const row = await addBackboneFile(ctx.db, dest, name);

@@ -71,8 +71,8 @@ describe('catalog', () => {
     ]);
     const small = catalogEntry('dinov2-small')!;
     expect(small.files.map((f) => f.url)).toEqual([
-      'https://huggingface.co/onnx-community/dinov2-small/resolve/main/onnx/model.onnx',
-      'https://huggingface.co/onnx-community/dinov2-small/resolve/main/onnx/model_fp16.onnx',
+      'https://huggingface.co/onnx-community/dinov2-small/resolve/8b1f705a3a7f6f062f6bdd21986c1583d3ef105d/onnx/model.onnx',
+      'https://huggingface.co/onnx-community/dinov2-small/resolve/8b1f705a3a7f6f062f6bdd21986c1583d3ef105d/onnx/model_fp16.onnx',
     ]);
     expect(small.files.map((f) => f.approxBytes)).toEqual([88.5e6, 44.4e6]);
     expect(catalogEntry('dinov2-huge')).toBeUndefined();

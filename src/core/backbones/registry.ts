@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { Db } from '../db/database';
 import { LabError } from '../errors';
-import { inspectOnnx } from './inspect';
+import { inspectOnnxIsolated } from './check';
 import { type BackboneRow, findBackboneByFile, findBackboneByName, getBackbone, insertBuiltinBackbones, insertOnnxBackbone } from './queries';
 import { RANDOM_VIT_S14, randomVitFileName } from './random-vit';
 
@@ -12,12 +12,13 @@ export const RAW_PIXELS = 'raw-pixels';
 export const RANDOM_VIT = 'random-vit-s14';
 
 /**
- * Validates an ONNX file (see inspectOnnx) and records it. Adding the same file (same sha256) again
- * returns the existing row; a name already taken by another model is refused.
+ * Validates an ONNX file (see inspectOnnx; in a child process with a time limit, check.ts) and records
+ * it. Adding the same file (same sha256) again returns the existing row; a name already taken by
+ * another model is refused.
  */
-export async function addBackboneFile(db: Db, file: string, name?: string): Promise<BackboneRow> {
+export async function addBackboneFile(db: Db, file: string, name?: string, opts: { checkTimeoutMs?: number } = {}): Promise<BackboneRow> {
   const abs = path.resolve(file);
-  const info = await inspectOnnx(abs);
+  const info = await inspectOnnxIsolated(abs, opts.checkTimeoutMs);
   const existing = findBackboneByFile(db, info.sha256, abs);
   if (existing) return existing;
   const finalName = (name ?? path.basename(abs).replace(/\.onnx$/i, '')).trim();

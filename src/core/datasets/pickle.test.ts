@@ -140,6 +140,32 @@ describe('unpickle: hostile pickles', () => {
     }
   });
 
+  it('refuses long integers over 16 bytes (LONG1, LONG4) or 40 digits (LONG) at once, without decoding them', () => {
+    // 20 LONG4 integers of 64 KiB each (1.3 MB) used to be decoded, each in quadratic time (16.6 s of CPU).
+    const huge = Buffer.alloc(65536, 0x7f);
+    const len4 = Buffer.alloc(4);
+    len4.writeUInt32LE(huge.length);
+    const parts: Buffer[] = [Buffer.from([0x80, 0x02, 0x5d, 0x28])]; // PROTO 2, EMPTY_LIST, MARK
+    for (let i = 0; i < 20; i++) parts.push(Buffer.from([0x8b]), len4, huge);
+    parts.push(Buffer.from([0x65, 0x2e])); // APPENDS, STOP
+    const cases: [string, Buffer, RegExp][] = [
+      ['LONG4 x 20', Buffer.concat(parts), /an integer of 65536 bytes is too large \(at most 16 bytes are read\)/],
+      ['LONG1 of 255 bytes', Buffer.concat([Buffer.from([0x80, 0x02, 0x8a, 255]), Buffer.alloc(255, 1), Buffer.from([0x2e])]), /an integer of 255 bytes is too large/],
+      ['LONG of 4,000 digits', Buffer.concat([Buffer.from('L'), Buffer.alloc(4000, 0x37), Buffer.from('L\n.')]), /an integer of 4000 digits is too large/],
+    ];
+    for (const [what, data, msg] of cases) {
+      const t0 = performance.now();
+      const e = errorOf(() => unpickle(data));
+      const ms = performance.now() - t0;
+      expect(e.code, what).toBe('bad_format');
+      expect(e.message, what).toMatch(msg);
+      expect(ms, what).toBeLessThan(200);
+    }
+    // A CIFAR-sized long (8 bytes, as in python2 batches) still reads.
+    const eight = Buffer.from([0x80, 0x02, 0x8a, 8, 1, 0, 0, 0, 0, 0, 0, 0x40, 0x2e]);
+    expect(unpickle(eight)).toBe((1n << 62n) + 1n);
+  });
+
   it('rejects truncated pickles, unknown opcodes and an empty file', () => {
     const ok = Buffer.from(PY3_PICKLES[2]!, 'hex');
     expect(errorOf(() => unpickle(ok.subarray(0, ok.length - 1))).message).toContain('truncated');

@@ -102,6 +102,10 @@ const DTYPES: Record<string, [NdDtype, number]> = {
   f2: ['float16', 2], f4: ['float32', 4], f8: ['float64', 8],
 };
 
+/** Longest LONG1/LONG4 integer read, in bytes (and LONG text, in digits): parsing them is quadratic. */
+export const MAX_LONG_BYTES = 16;
+const MAX_LONG_DIGITS = 40;
+
 function fail(message: string): never {
   throw new LabError('bad_format', `Cannot read the pickle: ${message}`);
 }
@@ -377,6 +381,7 @@ export function unpickle(input: Uint8Array, limits: UnpickleLimits = {}): PyValu
       }
       case 0x4c: { // LONG (text)
         const s = line().replace(/L$/, '');
+        if (s.length > MAX_LONG_DIGITS) fail(`an integer of ${s.length} digits is too large (at most ${MAX_LONG_DIGITS} are read)`);
         if (!/^[-+]?\d+$/.test(s)) fail(`bad LONG '${s.slice(0, 20)}'`);
         const b = BigInt(s);
         push(b >= BigInt(Number.MIN_SAFE_INTEGER) && b <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(b) : b);
@@ -396,7 +401,8 @@ export function unpickle(input: Uint8Array, limits: UnpickleLimits = {}): PyValu
       case 0x8a: // LONG1
       case 0x8b: { // LONG4
         const n = op === 0x8a ? u8() : u32();
-        if (n > 1 << 16) fail(`an integer of ${n} bytes is too large`);
+        // Decoding a long integer is quadratic in its length; CIFAR's never need more than 8 bytes.
+        if (n > MAX_LONG_BYTES) fail(`an integer of ${n} bytes is too large (at most ${MAX_LONG_BYTES} bytes are read)`);
         push(littleSigned(bytes(n, 'LONG')));
         break;
       }

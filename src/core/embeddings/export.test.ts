@@ -57,6 +57,31 @@ describe('exportEmbeddings', () => {
     db.close();
   });
 
+  it('prefixes class names and sources that a spreadsheet would read as formulas (OWASP CSV injection)', async () => {
+    const db = openDatabase(path.join(dir, 'inject.db'));
+    const datasetId = insertPixelDataset(db, 'inject', 6, ['=HYPERLINK("http://evil.example","x")', '+1+1', '@SUM(A1)', '-2+3', '\tcmd', '-1.5']);
+    db.prepare("UPDATE samples SET source = '=cmd|'' /C calc''!A0' WHERE dataset_id = ? AND idx = 0").run(datasetId);
+    db.prepare("UPDATE samples SET source = '-0.25' WHERE dataset_id = ? AND idx = 1").run(datasetId);
+    const mf = path.join(dir, 'm2.onnx');
+    fs.writeFileSync(mf, tinyBackbone());
+    const b = await addBackboneFile(db, mf);
+    const setId = createEmbeddingSet(db, { datasetId, backboneId: b.id, preset: 'resize-224' });
+    await runEmbeddingSet(db, setId, { modelsDir: dir, provider: 'cpu', loadImage: pixelLoader(db) });
+    const out = path.join(dir, 'out-inject');
+    exportEmbeddings(db, setId, out);
+    const lines = fs.readFileSync(path.join(out, 'samples.csv'), 'utf8').trimEnd().split('\n');
+    const cells = lines.slice(1).map((l) => l.split(',').slice(4).join(','));
+    expect(cells).toEqual([
+      `"'=HYPERLINK(""http://evil.example"",""x"")","'=cmd|' /C calc'!A0"`,
+      `"'+1+1",-0.25`,
+      `"'@SUM(A1)",data_batch_1#2`,
+      `"'-2+3",data_batch_1#3`,
+      `"'\tcmd",data_batch_1#4`,
+      `-1.5,data_batch_1#5`,
+    ]);
+    db.close();
+  });
+
   it('refuses a set with no vectors', async () => {
     const db = openDatabase(path.join(dir, 'empty.db'));
     const datasetId = insertPixelDataset(db, 'pix', 2);

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { csvCell } from '../../shared/csv';
 import type { Db } from '../db/database';
 import { LabError } from '../errors';
 import { writeNpy } from './npy';
@@ -11,10 +12,6 @@ export interface ExportResult {
   rows: number;
   dim: number;
   files: { embeddings: string; labels: string; samples: string };
-}
-
-function csvField(s: string): string {
-  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
 /**
@@ -45,7 +42,7 @@ export function exportEmbeddings(db: Db, setId: number, outDir: string): ExportR
   for (let i = 0; i < sampleIds.length; i++) {
     const s = describe(sampleIds[i]!);
     if (!s) throw new LabError('db_corrupt', `Sample ${sampleIds[i]} of set ${setId} is missing.`);
-    lines.push([String(i), String(sampleIds[i]), s.split, String(s.label), csvField(classes[s.label] ?? ''), csvField(s.source)].join(','));
+    lines.push([String(i), String(sampleIds[i]), csvCell(s.split), String(s.label), csvCell(classes[s.label] ?? ''), csvCell(s.source)].join(','));
   }
   fs.writeFileSync(files.samples, lines.join('\n') + '\n');
   return { rows: X.rows, dim: X.cols, files };

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { id, jobResults } from '../../shared/contract';
 import { defineJob } from '../jobs/types';
 import { modelsDir } from '../paths';
+import { removeUpload } from '../uploads';
 
 export const probeJob = defineJob({
   kind: 'probe',
@@ -20,7 +21,7 @@ export const probeJob = defineJob({
         onProgress: (ph, d, t) => ctx.progress(ph, d, t),
       });
     } finally {
-      for (const im of p.images) fs.rmSync(im.file, { force: true });
+      for (const im of p.images) if (!removeUpload(ctx.dataDir, im.file)) fs.rmSync(im.file, { force: true });
     }
   },
 });

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { loadClassifier } from '../classifiers/registry';
 import type { Classifier, EpochLog, SavedModel } from '../classifiers/types';
 import { blobToF32, f32ToBlob, nowIso, type Db } from '../db/database';
+import { csvCell } from '../../shared/csv';
 import { LabError } from '../errors';
 import type { Matrix } from '../math/matrix';
 import { METRIC_KEYS, type ClassificationMetrics } from '../metrics/metrics';
@@ -151,7 +152,7 @@ export function exportRun(db: Db, runId: number, dir: string): { metricsFile: st
   const lines = [['sample_id', 'split', 'label', 'predicted', ...Array.from({ length: C }, (_, c) => `p_${c}`)].join(',')];
   for (const r of rows) {
     const p = blobToF32(r.proba);
-    lines.push([r.sample_id, r.split, r.label, r.predicted, ...Array.from(p, (v) => String(v))].join(','));
+    lines.push([r.sample_id, csvCell(r.split), r.label, r.predicted, ...Array.from(p, (v) => String(v))].join(','));
   }
   fs.writeFileSync(predictionsFile, lines.join('\n') + '\n');
   return { metricsFile, predictionsFile, rows: rows.length };

@@ -26,7 +26,17 @@ export const catalogEntry = z.object({
   arch: z.string(),
   params: z.number(),
   dim: z.number(),
-  files: z.array(z.object({ precision: z.enum(['float32', 'float16']), file: z.string(), url: z.string(), approxBytes: z.number() })),
+  files: z.array(
+    z.object({
+      precision: z.enum(['float32', 'float16']),
+      file: z.string(),
+      /** The pinned commit and the file's sha256 there; null when not pinned (no download). */
+      revision: z.string().nullable(),
+      sha256: z.string().nullable(),
+      url: z.string(),
+      approxBytes: z.number(),
+    }),
+  ),
 });
 
 /** What a backbone download produced (reused: the model was already there under that name). */
@@ -43,7 +53,7 @@ export const backbonesApi = {
   'backbones.download': method(
     z.object({ model: catalogModel, precision: z.enum(['float32', 'float16']).default('float32') }).strict(),
     jobOf('backbone-download', backboneDownloadResult),
-    'Download a DINOv2 ONNX export from Hugging Face (resumable, sha256 recorded), then add it (a job).',
+    'Download a DINOv2 ONNX export from Hugging Face at its pinned revision (resumable; refused unless its sha256 is the pinned one), then add it (a job).',
   ),
   'backbones.delete': method(z.object({ id }).strict(), z.object({ deleted: z.number() }), 'Remove a backbone (and its embedding sets).'),
 } as const;
