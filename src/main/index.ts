@@ -42,6 +42,8 @@ function startEngine(): void {
   // src/core/paths.ts (e.g. ~/.local/share/dino-lab), not Electron's userData (~/.config/dino-lab).
   env.DINOLAB_DATA_DIR ??= defaultDataDir();
   env.DINOLAB_APP_ROOT ??= app.getAppPath();
+  // In the installed package, better-sqlite3's Electron build sits outside the asar (npm run dist).
+  if (app.isPackaged) env.DINOLAB_SQLITE_BINDING ??= path.join(process.resourcesPath, 'native', 'better_sqlite3.node');
   const child = utilityProcess.fork(path.join(here, 'engine.js'), [], { env, serviceName: 'DINO Lab engine', stdio: 'inherit' });
   const startedAt = Date.now();
   let fatal: string | null = null;

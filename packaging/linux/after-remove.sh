@@ -1,0 +1,2 @@
+#!/bin/sh
+rm -f /usr/bin/dino-lab /usr/bin/dinolab
