@@ -37,18 +37,18 @@ export function electronInstall(root) {
   return { version, abi, bin };
 }
 
-export function readStamp(root) {
+export function readStamp(root, dir = path.join(root, NATIVE_DIR)) {
   try {
-    return JSON.parse(fs.readFileSync(path.join(root, NATIVE_DIR, STAMP), 'utf8'));
+    return JSON.parse(fs.readFileSync(path.join(dir, STAMP), 'utf8'));
   } catch {
     return null;
   }
 }
 
 /** Why the better-sqlite3 in build/electron-native cannot serve this Electron, or null when it can. */
-export function nativeProblem(root, { version, abi }) {
-  const stamp = readStamp(root);
-  const binding = path.join(root, NATIVE_DIR, BINDING);
+export function nativeProblem(root, { version, abi }, dir = path.join(root, NATIVE_DIR)) {
+  const stamp = readStamp(root, dir);
+  const binding = path.join(dir, BINDING);
   if (!stamp || !fs.existsSync(binding)) {
     return 'better-sqlite3 for Electron was not built and verified (run npm run setup; on a machine without a compiler or a prebuild for this Electron it cannot be built)';
   }
