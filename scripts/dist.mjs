@@ -85,7 +85,9 @@ export function packageConfig() {
       'out/main/chunks/**',
     ],
     linux: { target: dirOnly ? ['dir'] : ['dir', 'AppImage', 'deb'], category: 'Science', maintainer: 'DINO Lab', synopsis: 'Frozen DINOv2 features + small classifiers' },
-    deb: { afterInstall: 'packaging/linux/after-install.sh', afterRemove: 'packaging/linux/after-remove.sh' },
+    // electron-builder's own deb scripts (update-alternatives, chrome-sandbox mode, the AppArmor profile for
+    // Ubuntu 24.04+) plus one line each for `dinolab` on the PATH.
+    deb: { afterInstall: 'packaging/linux/after-install.tpl', afterRemove: 'packaging/linux/after-remove.tpl' },
     publish: null,
   };
 }

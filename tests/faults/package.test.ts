@@ -137,4 +137,21 @@ describe('npm run dist (electron-builder, --dir, stand-in Electron)', () => {
       checked: 'asar listing vs app.asar.unpacked; resources/native holds the stamped better-sqlite3; the executable is the stand-in unchanged',
     });
   });
+
+  it('the .deb puts dinolab on the PATH (its scripts rendered with electron-builder\'s macros)', () => {
+    const macros = { executable: 'dino-lab', sanitizedProductName: 'DINO Lab', productFilename: 'DINO Lab' } as Record<string, string>;
+    const render = (f: string): string =>
+      fs.readFileSync(path.join(projectRoot, 'packaging', 'linux', f), 'utf8').replace(/\$\{([a-zA-Z]+)\}/g, (_m, k: string) => {
+        if (!(k in macros)) throw new Error(`macro ${k} undefined in ${f}`);
+        return macros[k]!;
+      });
+    const post = render('after-install.tpl');
+    expect(post).toContain("ln -sf '/opt/DINO Lab/dinolab-cli' '/usr/bin/dinolab'");
+    expect(post).toMatch(/apparmor/i);
+    expect(render('after-remove.tpl')).toContain("rm -f '/usr/bin/dinolab'");
+    // The packaged launcher runs the packaged executable as Node on the CLI inside the archive.
+    const cli = fs.readFileSync(path.join(out, 'linux-unpacked', 'dinolab-cli'), 'utf8');
+    expect(cli).toContain('ELECTRON_RUN_AS_NODE=1 exec "$here/dino-lab" "$here/resources/app.asar/out/main/cli.js"');
+    expect(fs.existsSync(path.join(out, 'linux-unpacked', 'dino-lab'))).toBe(true);
+  });
 });

@@ -1,2 +1,0 @@
-#!/bin/sh
-rm -f /usr/bin/dino-lab /usr/bin/dinolab
