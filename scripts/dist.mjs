@@ -80,8 +80,9 @@ export function packageConfig() {
       'node_modules/sharp/**',
       'node_modules/@img/**',
       'node_modules/better-sqlite3/**',
-      // Entry points started as child processes and worker threads, and the chunks they import.
-      'out/main/*.js',
+      // Entry points started as child processes (the engine's utility process, job processes) and worker
+      // threads, and the chunks they import. The window's main (index.js) and the CLI stay inside.
+      'out/main/{engine,job-process,svc-solver-thread,kernel-block-worker,inference-worker}.js',
       'out/main/chunks/**',
     ],
     linux: { target: dirOnly ? ['dir'] : ['dir', 'AppImage', 'deb'], category: 'Science', maintainer: 'DINO Lab', synopsis: 'Frozen DINOv2 features + small classifiers' },

@@ -12,7 +12,9 @@ import { defaultDataDir } from '../core/paths';
 import { isRendererUrl, rendererUrl } from './renderer-url';
 import { RENDERER_CSP, secureWebPreferences } from './window-options';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
+// In the package, out/main's chunks are unpacked beside the asar (npm run dist); the renderer and the
+// preload are inside it.
+const here = path.dirname(fileURLToPath(import.meta.url)).replace(/app\.asar\.unpacked(?=[\\/])/, 'app.asar');
 const rendererFile = path.join(here, '../renderer/index.html');
 /** Back-off between engine restarts; after this many deaths in a row (each within RUN_RESETS_MS) it stays down. */
 export const RESTART_DELAYS_MS = [1000, 2000, 5000, 10_000, 30_000];

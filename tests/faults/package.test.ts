@@ -17,10 +17,12 @@ import { projectRoot } from '../helpers';
 import { record } from './record';
 
 const requireHere = createRequire(import.meta.url);
-const asar = requireHere('@electron/asar') as { listPackage(p: string, o?: object): string[]; statFile(p: string, f: string): { unpacked?: boolean; size?: number } };
+const asar = requireHere('@electron/asar') as { listPackage(p: string, o?: object): string[]; extractFile(p: string, f: string): Buffer };
 const electronVersion = (JSON.parse(fs.readFileSync(path.join(projectRoot, 'node_modules/electron/package.json'), 'utf8')) as { version: string }).version;
 const electronAbi = fs.readFileSync(path.join(projectRoot, 'node_modules/electron/abi_version'), 'utf8').trim();
-const ENTRIES = ['index', 'engine', 'job-process', 'svc-solver-thread', 'kernel-block-worker', 'inference-worker', 'cli'];
+/** Started as child processes or worker threads: unpacked. index (the window's main) and cli stay inside. */
+const PROCESS_ENTRIES = ['engine', 'job-process', 'svc-solver-thread', 'kernel-block-worker', 'inference-worker'];
+const INSIDE_ENTRIES = ['index', 'cli'];
 
 let stage = '';
 let out = '';
@@ -114,18 +116,21 @@ describe('npm run dist (electron-builder, --dir, stand-in Electron)', () => {
     // Entries: unpacked; every relative import exists unpacked, every package import resolves in the package.
     const seen = new Set<string>();
     const packages = new Set<string>();
-    const visit = (rel: string): void => {
+    const visit = (rel: string, inside = false): void => {
       if (seen.has(rel)) return;
       seen.add(rel);
-      expect(isUnpacked(rel), `${rel} must be unpacked`).toBe(true);
-      const src = fs.readFileSync(path.join(unpacked, rel), 'utf8');
+      if (inside) {
+        expect(inArchive.has(rel) && !isUnpacked(rel), `${rel} must be inside the asar`).toBe(true);
+      } else expect(isUnpacked(rel), `${rel} must be unpacked`).toBe(true);
+      const src = inside ? asar.extractFile(archive, rel.slice(1)).toString('utf8') : fs.readFileSync(path.join(unpacked, rel), 'utf8');
       for (const m of src.matchAll(/(?:import|export)\s[^'"]*?from\s*['"]([^'"]+)['"]|import\s*\(\s*['"]([^'"]+)['"]\s*\)|import\s+['"]([^'"]+)['"]/g)) {
         const spec = m[1] ?? m[2] ?? m[3]!;
         if (spec.startsWith('.')) visit(path.posix.join(path.posix.dirname(rel), spec));
         else if (!spec.startsWith('node:') && !builtinModules.includes(spec) && spec !== 'electron') packages.add(spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]!);
       }
     };
-    for (const e of ENTRIES) visit(`/out/main/${e}.js`);
+    for (const e of PROCESS_ENTRIES) visit(`/out/main/${e}.js`);
+    for (const e of INSIDE_ENTRIES) visit(`/out/main/${e}.js`, true);
     const main = (JSON.parse(fs.readFileSync(path.join(projectRoot, 'package.json'), 'utf8')) as { main: string }).main;
     expect(inArchive.has(`/${main}`)).toBe(true);
     const optional = new Set(['@tensorflow/tfjs-node', 'tsx']);
