@@ -11,7 +11,7 @@ const NO_SQL_OUTSIDE_QUERIES = {
 };
 
 export default tseslint.config(
-  { ignores: ['out/**', 'node_modules/**', 'build/**', 'bench/results/**', 'test-results/**', 'e2e/artifacts/**', 'reports/**', '.device/**'] },
+  { ignores: ['out/**', 'dist/**', 'node_modules/**', 'build/**', 'bench/results/**', 'test-results/**', 'e2e/artifacts/**', 'reports/**', '.device/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   ...svelte.configs['flat/recommended'],

@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildElectronNative, electronDownloadNote, electronInstall } from './electron-native.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 process.chdir(root);
@@ -41,34 +42,26 @@ console.log('better-sqlite3 ready.');
 
 step('Electron');
 const electronDir = path.join(root, 'node_modules', 'electron');
+const electronPkg = JSON.parse(fs.readFileSync(path.join(electronDir, 'package.json'), 'utf8'));
 const electron = run(process.execPath, [path.join(electronDir, 'install.js')], { quiet: true, timeoutMs: 10 * 60_000 });
-let electronBinary = false;
-if (electron.ok && fs.existsSync(path.join(electronDir, 'path.txt'))) {
-  electronBinary = true;
-  console.log('Electron binary installed: npm start opens the desktop window.');
+const install = electronInstall(root);
+if (electron.ok && install.bin) {
+  console.log(`Electron ${install.version} binary installed.`);
 } else {
-  const why = (electron.out.match(/(getaddrinfo [A-Z_]+ [^\s]+|ECONNREFUSED[^\n]*|HTTPError[^\n]*|ETIMEDOUT[^\n]*|fetch failed)/) ?? ['download failed'])[0];
-  notes.push(`Electron's binary could not be downloaded (${why}); npm start will serve the same UI in your browser instead.`);
+  const why = (electron.out.match(/(getaddrinfo [A-Z_]+ [^\s]+|ECONNREFUSED[^\n]*|HTTPError[^\n]*|ETIMEDOUT[^\n]*|fetch failed|SyntaxError[^\n]*)/) ?? [install.why ?? 'download failed'])[0];
+  notes.push(electronDownloadNote(why, { electronEngines: electronPkg.engines?.node }));
   console.log(notes.at(-1));
 }
 
-if (electronBinary) {
-  step('Building better-sqlite3 for Electron (the engine runs in an Electron utility process)');
-  const version = JSON.parse(fs.readFileSync(path.join(electronDir, 'package.json'), 'utf8')).version;
-  const dest = path.join(root, 'build', 'electron-native', 'better-sqlite3');
-  fs.rmSync(dest, { recursive: true, force: true });
-  fs.mkdirSync(path.dirname(dest), { recursive: true });
-  fs.cpSync(path.join(root, 'node_modules', 'better-sqlite3'), dest, { recursive: true });
-  const common = ['--runtime=electron', `--target=${version}`, `--arch=${process.arch}`];
-  const pre = spawnSync(process.execPath, [path.join(root, 'node_modules', 'prebuild-install', 'bin.js'), ...common], { cwd: dest, stdio: 'pipe', env });
-  let ok = pre.status === 0;
-  if (!ok) {
-    const gyp = path.join(path.dirname(process.execPath), '..', 'lib', 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js');
-    const b = spawnSync(process.execPath, [gyp, 'rebuild', '--release', `--target=${version}`, '--dist-url=https://electronjs.org/headers', `--arch=${process.arch}`], { cwd: dest, stdio: 'pipe', env });
-    ok = b.status === 0;
+if (install.bin) {
+  step(`Building better-sqlite3 for Electron ${install.version} (the engine runs in an Electron utility process)`);
+  const r = buildElectronNative(root, install, { env, log: (m) => console.log(m) });
+  if (r.ok) console.log(`better-sqlite3 for Electron ready (verified with Electron ${r.stamp.electron}, ABI ${r.stamp.abi}): npm start opens the desktop window.`);
+  else {
+    console.error(r.tail);
+    notes.push(`better-sqlite3 for Electron could not be built (${r.why}; the output's end is above): npm start uses the web host. A C++ toolchain (python3, make, g++) and access to electronjs.org/headers fix it.`);
+    console.log(notes.at(-1));
   }
-  console.log(ok ? 'better-sqlite3 for Electron ready.' : 'better-sqlite3 for Electron could not be built; npm start will use the web host.');
-  if (!ok) notes.push('better-sqlite3 for Electron could not be built: the desktop window is unavailable, the web host works.');
 }
 
 step('TensorFlow.js native backend (optional)');

@@ -10,7 +10,12 @@ const allowed = new Set<string>(methodNames);
 const api = {
   invoke(name: string, input: unknown): Promise<unknown> {
     if (!allowed.has(name)) return Promise.resolve({ ok: false, error: { code: 'not_found', message: `Unknown call "${name}".` } });
-    return ipcRenderer.invoke(ipcChannel(name as MethodName), input);
+    // A call the main process could not route (e.g. it is shutting down) rejects: answer it as a failed
+    // call with its reason, like every other error the renderer shows.
+    return ipcRenderer.invoke(ipcChannel(name as MethodName), input).catch((err: unknown) => ({
+      ok: false,
+      error: { code: 'offline', message: `Cannot reach DINO Lab's engine: ${err instanceof Error ? err.message : String(err)}` },
+    }));
   },
   subscribe(handler: (event: unknown) => void): () => void {
     const listener = (_e: IpcRendererEvent, ev: unknown): void => handler(ev);
