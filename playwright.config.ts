@@ -11,6 +11,10 @@ export default defineConfig({
   timeout: 240_000,
   expect: { timeout: 30_000 },
   workers: 1,
+  // With CI set (.ci/run exports CI=1) a committed test.only fails the run instead of silently dropping
+  // every other test, as vitest does there (allowOnly is off under CI). No retries: a flaky test fails.
+  forbidOnly: !!process.env.CI,
+  retries: 0,
   reporter: [['list'], ['json', { outputFile: 'test-results/e2e.json' }]],
   use: {
     viewport: { width: 1280, height: 800 },
