@@ -188,7 +188,7 @@ else:
     t = time.perf_counter()
     with torch.no_grad(): p = model(torch.from_numpy(Xt)).argmax(1).numpy()
     loop = 'DataLoader(TensorDataset, batch 64, shuffle)' if mode == 'torch_dataloader' else 'plain loop: randperm + tensor indexing, batch 64'
-    out = {'model': 'PyTorch %s mlp' % torch.__version__, 'config': '25 epochs, Adam 1e-3, best epoch on 10 %% validation; ' + loop, 'fit_s': fit,
+    out = {'model': 'PyTorch %s mlp' % torch.__version__, 'config': '25 epochs, Adam 1e-3, best epoch on 10 % validation; ' + loop, 'fit_s': fit,
            'predict_s': time.perf_counter() - t, 'test_acc': float((p == yt).mean()), 'threads': 'torch.set_num_threads(%d), get_num_threads() = %d' % (threads, torch.get_num_threads()),
            'backend': 'PyTorch CPU (eager)'}
 out['peak_rss_mb'] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
