@@ -37,7 +37,8 @@ for (const name of names) {
   const t0 = performance.now();
   const res = await mod.run();
   console.log(table(res.rows));
-  const out = path.join(dir, 'results', `${name}.json`);
+  // BENCH_TAG=cpu writes bench/results/<name>-cpu.json, so runs of one bench in other settings sit side by side.
+  const out = path.join(dir, 'results', `${name}${process.env.BENCH_TAG ? `-${process.env.BENCH_TAG}` : ''}.json`);
   fs.writeFileSync(
     out,
     JSON.stringify(
