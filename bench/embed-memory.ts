@@ -53,7 +53,7 @@ export async function run(): Promise<BenchResult> {
     const halves = (x: number[]): [number, number] =>
       x.length < 2 ? [Math.round(m.peakMb), Math.round(m.peakMb)] : [Math.round(Math.max(...x.slice(0, Math.floor(x.length / 2)))), Math.round(Math.max(...x.slice(Math.floor(x.length / 2))))];
     let [h1, h2] = halves(m.samples);
-    rows.push({ job: `raw-pixels, ${n} images`, images_per_s: Math.round(r1.imagesPerSec), rss_start_mb: Math.round(base), peak_rss_mb: Math.round(m.peakMb), peak_1st_half_mb: h1, peak_2nd_half_mb: h2 });
+    rows.push({ job: `raw-pixels, ${n} images`, images_per_s: Math.round(r1.imagesPerSec), rss_start_mb: Math.round(base), peak_rss_mb: Math.round(m.peakMb), peak_1st_half_mb: h1, peak_2nd_half_mb: h2, threads: '1 (JS resize, no model)', backend: `raw-pixels (${r1.provider})` });
 
     // The same 60,000 images through an ONNX model with preprocessing inside the graph (uint8 batches),
     // an almost free 8-d model so the whole dataset runs here in seconds.
@@ -65,7 +65,7 @@ export async function run(): Promise<BenchResult> {
     const r0 = await runEmbeddingSet(db, setTiny, { provider: 'cpu', batchSize: 256, modelsDir: path.join(dir, 'models'), loadImage: (id) => loadSampleRGB(db, id) });
     m = s.stop();
     [h1, h2] = halves(m.samples);
-    rows.push({ job: `8-d ONNX model, ${n} images, preprocessing in ${r0.preprocessing}`, images_per_s: Math.round(r0.imagesPerSec), rss_start_mb: Math.round(m.samples[0] ?? 0), peak_rss_mb: Math.round(m.peakMb), peak_1st_half_mb: h1, peak_2nd_half_mb: h2 });
+    rows.push({ job: `8-d ONNX model, ${n} images, preprocessing in ${r0.preprocessing}`, images_per_s: Math.round(r0.imagesPerSec), rss_start_mb: Math.round(m.samples[0] ?? 0), peak_rss_mb: Math.round(m.peakMb), peak_1st_half_mb: h1, peak_2nd_half_mb: h2, threads: 'onnxruntime default intra-op (one per physical core)', backend: `onnxruntime ${r0.provider}` });
 
     const vit = await addBackboneFile(db, FIXTURE, 'vits14');
     // Only the first vitImages samples: a second dataset of that size keeps the run short.
@@ -82,9 +82,11 @@ export async function run(): Promise<BenchResult> {
       peak_rss_mb: Math.round(m.peakMb),
       peak_1st_half_mb: h1,
       peak_2nd_half_mb: h2,
+      threads: 'onnxruntime default intra-op (one per physical core)',
+      backend: `onnxruntime ${r2.provider}, preprocessing ${r2.preprocessing}`,
     });
     db.close();
-    return { rows, json: { n, vitImages, rows } };
+    return { rows, json: { n, vitImages, synthetic: 'generated 32x32 pixel datasets; the ViT-S/14 has random weights (fixture)', rows } };
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

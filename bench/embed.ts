@@ -4,7 +4,9 @@
  * store in SQLite) on a generated CIFAR-sized dataset, with preprocessing inside the model graph (uint8
  * pixels in) and in JS, each as a ratio to raw at the same batch size; and peak RSS.
  * Env: BENCH_EP (cpu|webgpu|cuda, default cpu), BENCH_MODEL (default the fixture ViT-S/14),
- * BENCH_QUICK=1 (fewer batch sizes and images).
+ * BENCH_QUICK=1 (fewer batch sizes and images), BENCH_THREADS (threads of the raw session and of PyTorch,
+ * pinned alike; default the machine's available parallelism). The jobs run with onnxruntime's default
+ * threads, as the app does. Inputs are synthetic (generated pixels; the fixture model has random weights).
  * Standalone: node --import tsx bench/embed.ts --model X --ep webgpu [--batches 1,8,64] [--images 512]
  */
 import { spawnSync } from 'node:child_process';
@@ -29,6 +31,7 @@ interface Config {
   batches: number[];
   images: number;
   quick: boolean;
+  threads: number;
 }
 
 function config(argv: string[]): Config {
@@ -40,12 +43,13 @@ function config(argv: string[]): Config {
   const ep = (arg('ep') ?? process.env.BENCH_EP ?? 'cpu') as Config['ep'];
   const batches = arg('batches')?.split(',').map(Number) ?? (quick ? [1, 8] : [1, 8, 16, 32, 64]);
   const images = Number(arg('images') ?? (quick ? 64 : ep === 'cpu' ? 256 : 2048));
-  return { model: path.resolve(arg('model') ?? process.env.BENCH_MODEL ?? FIXTURE), ep, batches, images, quick };
+  const threads = Number(process.env.BENCH_THREADS ?? os.availableParallelism());
+  return { model: path.resolve(arg('model') ?? process.env.BENCH_MODEL ?? FIXTURE), ep, batches, images, quick, threads };
 }
 
 /** Raw session throughput: one warm-up run, then runs until ~3 s (at least 2) per batch size. */
 async function rawThroughput(cfg: Config, info: Awaited<ReturnType<typeof inspectOnnx>>): Promise<{ batch: number; imgPerSec: number; msPerBatch: number }[]> {
-  const session = await ort.InferenceSession.create(cfg.model, { executionProviders: [cfg.ep], graphOptimizationLevel: 'all' });
+  const session = await ort.InferenceSession.create(cfg.model, { executionProviders: [cfg.ep], graphOptimizationLevel: 'all', intraOpNumThreads: cfg.threads, interOpNumThreads: 1 });
   const out: { batch: number; imgPerSec: number; msPerBatch: number }[] = [];
   const s = info.imageSize;
   for (const b of cfg.batches) {
@@ -102,7 +106,8 @@ async function endToEnd(
  * timm is not packaged for Debian. Only when a python3 with torch is present (Debian's python3-torch).
  */
 const TORCH_VIT = String.raw`
-import sys, time, json, torch, torch.nn as nn
+import sys, time, json, resource, torch, torch.nn as nn
+torch.set_num_threads(int(sys.argv[2]))
 torch.manual_seed(0)
 class Block(nn.Module):
     def __init__(s, d=384, h=6):
@@ -127,15 +132,15 @@ for b in [int(v) for v in sys.argv[1].split(',')]:
         m(x); n = 0; t = time.perf_counter()
         while n < 2 * b or time.perf_counter() - t < 3: m(x); n += b
     out.append({'batch': b, 'imgPerSec': n / (time.perf_counter() - t)})
-print(json.dumps({'threads': torch.get_num_threads(), 'version': torch.__version__, 'rows': out}))
+print(json.dumps({'threads': torch.get_num_threads(), 'version': torch.__version__, 'rows': out, 'peakRssMB': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 `;
 
-function torchThroughput(batches: number[]): { threads: number; version: string; rows: { batch: number; imgPerSec: number }[] } | null {
+function torchThroughput(batches: number[], threads: number): { threads: number; version: string; rows: { batch: number; imgPerSec: number }[]; peakRssMB: number } | null {
   for (const py of [process.env.PYTHON, 'python3', '/usr/bin/python3'].filter(Boolean) as string[]) {
     if (spawnSync(py, ['-c', 'import torch'], { stdio: 'ignore' }).status !== 0) continue;
-    const r = spawnSync(py, ['-c', TORCH_VIT, batches.join(',')], { encoding: 'utf8', maxBuffer: 1 << 20 });
+    const r = spawnSync(py, ['-c', TORCH_VIT, batches.join(','), String(threads)], { encoding: 'utf8', maxBuffer: 1 << 20 });
     if (r.status !== 0) return null;
-    return JSON.parse(r.stdout.trim().split('\n').pop()!) as { threads: number; version: string; rows: { batch: number; imgPerSec: number }[] };
+    return JSON.parse(r.stdout.trim().split('\n').pop()!) as { threads: number; version: string; rows: { batch: number; imgPerSec: number }[]; peakRssMB: number };
   }
   return null;
 }
@@ -162,6 +167,8 @@ export async function run(argv: string[] = []): Promise<{ rows: Record<string, s
     'images/s': Number(r.imgPerSec.toFixed(2)),
     'ms/batch': Number(r.msPerBatch.toFixed(1)),
     'vs raw': '',
+    threads: `onnxruntime intra-op ${cfg.threads}`,
+    backend: `onnxruntime ${cfg.ep}`,
   }));
   const ratio = e2eFixed.imgPerSec / best.imgPerSec;
   rows.push({
@@ -170,6 +177,8 @@ export async function run(argv: string[] = []): Promise<{ rows: Record<string, s
     'images/s': Number(e2eFixed.imgPerSec.toFixed(2)),
     'ms/batch': '',
     'vs raw': `${(ratio * 100).toFixed(1)} %`,
+    threads: 'job: onnxruntime default intra-op',
+    backend: `onnxruntime ${e2eFixed.provider}, preprocessing ${e2eFixed.preprocessing}`,
   });
   rows.push({
     what: `end-to-end ${cfg.images} imgs, resize in JS (${e2eJs.provider})`,
@@ -177,6 +186,8 @@ export async function run(argv: string[] = []): Promise<{ rows: Record<string, s
     'images/s': Number(e2eJs.imgPerSec.toFixed(2)),
     'ms/batch': '',
     'vs raw': `${((e2eJs.imgPerSec / best.imgPerSec) * 100).toFixed(1)} %`,
+    threads: 'job: onnxruntime default intra-op; JS preprocessing 1',
+    backend: `onnxruntime ${e2eJs.provider}, preprocessing ${e2eJs.preprocessing}`,
   });
   if (e2eAuto) {
     rows.push({
@@ -185,6 +196,8 @@ export async function run(argv: string[] = []): Promise<{ rows: Record<string, s
       'images/s': Number(e2eAuto.imgPerSec.toFixed(2)),
       'ms/batch': '',
       'vs raw': `${((e2eAuto.imgPerSec / best.imgPerSec) * 100).toFixed(1)} %`,
+      threads: 'job: onnxruntime default intra-op',
+      backend: `onnxruntime ${e2eAuto.provider}, preprocessing ${e2eAuto.preprocessing}`,
     });
   }
   for (const c of [ceilGraph, ceilJs]) {
@@ -194,10 +207,12 @@ export async function run(argv: string[] = []): Promise<{ rows: Record<string, s
       'images/s': Number(c.imgPerSec.toFixed(0)),
       'ms/batch': '',
       'vs raw': '',
+      threads: 'job: onnxruntime default intra-op',
+      backend: `onnxruntime ${c.provider}, preprocessing ${c.preprocessing}`,
     });
   }
-  rows.push({ what: 'peak RSS (MB)', batch: '', 'images/s': Number(rssMB.toFixed(0)), 'ms/batch': '', 'vs raw': '' });
-  const torch = cfg.ep === 'cpu' ? torchThroughput(cfg.quick ? [8] : [1, 8, 64]) : null;
+  rows.push({ what: 'peak RSS of this process, all rows above (MB)', batch: '', 'images/s': Number(rssMB.toFixed(0)), 'ms/batch': '', 'vs raw': '', threads: '', backend: '' });
+  const torch = cfg.ep === 'cpu' ? torchThroughput(cfg.quick ? [8] : [1, 8, 64], cfg.threads) : null;
   for (const t of torch?.rows ?? []) {
     const ours = raw.find((r) => r.batch === t.batch);
     rows.push({
@@ -206,11 +221,13 @@ export async function run(argv: string[] = []): Promise<{ rows: Record<string, s
       'images/s': Number(t.imgPerSec.toFixed(2)),
       'ms/batch': Number(((1000 * t.batch) / t.imgPerSec).toFixed(1)),
       'vs raw': ours ? `ours ${(ours.imgPerSec / t.imgPerSec).toFixed(2)}x` : '',
+      threads: `torch.set_num_threads(${cfg.threads}), get_num_threads() = ${torch!.threads}`,
+      backend: `PyTorch ${torch!.version} CPU eager (peak RSS ${Math.round(torch!.peakRssMB)} MB)`,
     });
   }
   return {
     rows,
-    json: { model: cfg.model, ep: cfg.ep, precision: info.inputType, raw, endToEnd: e2eFixed, endToEndJs: e2eJs, endToEndAuto: e2eAuto, jobCeiling: { graph: ceilGraph, js: ceilJs }, ratio, peakRssMB: rssMB, torch, target: 'end-to-end >= 95 % of raw' },
+    json: { synthetic: 'generated 32x32 pixels / sin-valued tensors; the fixture ViT-S/14 has random weights', threads: cfg.threads, model: cfg.model, ep: cfg.ep, precision: info.inputType, raw, endToEnd: e2eFixed, endToEndJs: e2eJs, endToEndAuto: e2eAuto, jobCeiling: { graph: ceilGraph, js: ceilJs }, ratio, peakRssMB: rssMB, torch, target: 'end-to-end >= 95 % of raw' },
   };
 }
 

@@ -37,7 +37,8 @@ for (const name of names) {
   const t0 = performance.now();
   const res = await mod.run();
   console.log(table(res.rows));
-  const out = path.join(dir, 'results', `${name}.json`);
+  // BENCH_TAG=cpu writes bench/results/<name>-cpu.json, so runs of one bench in other settings sit side by side.
+  const out = path.join(dir, 'results', `${name}${process.env.BENCH_TAG ? `-${process.env.BENCH_TAG}` : ''}.json`);
   fs.writeFileSync(
     out,
     JSON.stringify(
@@ -46,6 +47,9 @@ for (const name of names) {
         date: new Date().toISOString(),
         machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, memGiB: Math.round(os.totalmem() / 2 ** 30), node: process.versions.node, platform: `${process.platform}-${process.arch}` },
         seconds: (performance.now() - t0) / 1000,
+        // Peak RSS of this process since it started (benchmarks run earlier in the same call included).
+        processPeakRssMB: Math.round(process.resourceUsage().maxRSS / 1024),
+        note: 'Shared machine: times are comparable only as ratios within one run.',
         rows: res.rows,
         result: res.json,
       },

@@ -14,6 +14,8 @@ let passed = 0;
 let failed = 0;
 let skipped = 0;
 const summary = [];
+/** Every skipped case with its reason, listed before the closing count. */
+const skips = [];
 
 function run(title, cmd, args, env = {}) {
   console.log(`\n== ${title}`);
@@ -36,6 +38,12 @@ function countVitest(file) {
   passed += j.numPassedTests;
   failed += j.numFailedTests + (j.numTotalTestSuites && !j.success && !j.numFailedTests ? 1 : 0);
   skipped += j.numPendingTests + j.numTodoTests;
+  for (const f of j.testResults ?? []) {
+    for (const t of f.assertionResults ?? []) {
+      if (t.status === 'passed' || t.status === 'failed') continue;
+      skips.push(`${path.relative(root, f.name)} > ${t.title}: ${t.meta?.skipReason ?? 'no reason given'}`);
+    }
+  }
   return true;
 }
 
@@ -45,6 +53,17 @@ function countPlaywright(file) {
   passed += s.expected + s.flaky;
   failed += s.unexpected;
   skipped += s.skipped;
+  const walk = (suite) => {
+    for (const spec of suite.specs ?? []) {
+      for (const t of spec.tests ?? []) {
+        if (t.status !== 'skipped') continue;
+        const why = (t.annotations ?? []).filter((a) => a.type === 'skip').map((a) => a.description).filter(Boolean);
+        skips.push(`${path.join('e2e', spec.file)} > ${t.projectName ? `[${t.projectName}] ` : ''}${spec.title}: ${why.join('; ') || 'no reason given'}`);
+      }
+    }
+    for (const child of suite.suites ?? []) walk(child);
+  };
+  for (const suite of JSON.parse(fs.readFileSync(file, 'utf8')).suites ?? []) walk(suite);
   return true;
 }
 
@@ -66,5 +85,6 @@ if (built) {
 }
 
 console.log('\n' + summary.join('\n'));
+if (skips.length) console.log(`\nskipped:\n${skips.map((x) => `  ${x}`).join('\n')}`);
 console.log(`\ntests: ${passed} passed, ${failed} failed` + (skipped ? `, ${skipped} skipped` : ''));
 process.exit(failed ? 1 : 0);

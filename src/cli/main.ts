@@ -95,7 +95,7 @@ export const commands: Record<string, Command> = {
   },
   selftest: {
     usage: 'dinolab selftest [--steps N] [--json]',
-    doc: 'Run the self-test job in a job process (progress, cancel with Ctrl-C).',
+    doc: 'Run the self-test job: timed waits in a job process, to check that jobs start, report progress and cancel (Ctrl-C); it does not test the engine.',
     async run(c) {
       const lab = c.lab();
       const job = await lab.call('selftest.start', { steps: c.flags.steps ? Number(c.flags.steps) : 10, stepMs: 100 });

@@ -14,7 +14,7 @@ import { importDataset } from '../../src/core/datasets/import';
 import { loadSampleRGB } from '../../src/core/datasets/queries';
 import { createEmbeddingSet, runEmbeddingSet } from '../../src/core/embeddings/pipeline';
 import { Lab } from '../../src/core/lab';
-import { tempDir } from '../helpers';
+import { skipWithReason, tempDir } from '../helpers';
 import { record } from './record';
 import { counts, integrity } from './util';
 
@@ -98,7 +98,7 @@ describe('size-limited database (max_page_count)', () => {
 });
 
 describe('real full disk (2 MB tmpfs)', () => {
-  it('Lab on a 2 MB tmpfs: an import that does not fit fails with disk_full and leaves the database usable', async () => {
+  it('Lab on a 2 MB tmpfs: an import that does not fit fails with disk_full and leaves the database usable', async (ctx) => {
     const t = tempDir('dinolab-tmpfs-');
     cleanups.push(t.cleanup);
     const mnt = path.join(t.dir, 'mnt');
@@ -107,8 +107,8 @@ describe('real full disk (2 MB tmpfs)', () => {
       execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', mnt], { stdio: 'pipe' });
     } catch (e) {
       const why = String((e as { stderr?: Buffer }).stderr ?? (e as Error).message).trim();
-      record({ fault: 'import onto a 2 MB tmpfs', outcome: `skipped: mount failed (${why})`, checked: 'nothing (needs root and mount)' });
-      return;
+      record({ fault: 'import onto a 2 MB tmpfs', outcome: `not run: mount failed (${why})`, checked: 'nothing (needs root and mount)' });
+      skipWithReason(ctx, `mount of a tmpfs failed (needs root and mount): ${why}`);
     }
     cleanups.push(() => {
       try {

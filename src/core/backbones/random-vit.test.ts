@@ -76,7 +76,10 @@ describe('random-vit-s14 in float16', () => {
       outs.push(await e.embed(batch, 1));
       await e.close();
     }
-    // Measured: 1.00000 on the CPU provider (it computes float16 nodes in float32 after casting).
-    expect(cosine(outs[0]!, outs[1]!)).toBeGreaterThan(0.999);
+    // Measured: 1 - cosine 2.6e-7 on the CPU provider (it computes float16 nodes in float32 after casting;
+    // the weights' float16 rounding remains).
+    const c = cosine(outs[0]!, outs[1]!);
+    console.log(`float16 vs float32 ViT-S/14 on cpu: 1 - cosine ${(1 - c).toExponential(2)}`);
+    expect(1 - c).toBeLessThan(1e-6);
   }, 60_000);
 });

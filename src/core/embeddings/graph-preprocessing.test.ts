@@ -40,7 +40,7 @@ function vectors(db: Db, setId: number): Map<number, Float32Array> {
 }
 
 describe('in-graph preprocessing: parity with PyTorch', () => {
-  it('each fixture image, fed as uint8 pixels to the fused DINOv2 graph, has cosine >= 0.999 with the reference', async () => {
+  it('each fixture image, fed as uint8 pixels to the fused DINOv2 graph, has 1 - cosine < 1e-8 with the reference', async () => {
     const ref = JSON.parse(fs.readFileSync(path.join(FIX, 'images/reference-embeddings.json'), 'utf8')) as { embeddings: Record<string, number[]> };
     const db = openDatabase(path.join(dir, 'parity.db'));
     const backbone = await addBackboneFile(db, path.join(FIX, 'models/dinov2-vits14-random.onnx'));
@@ -59,8 +59,9 @@ describe('in-graph preprocessing: parity with PyTorch', () => {
       expect(getSet(db, setId).preprocessing).toBe('graph');
       const v = [...vectors(db, setId).values()][0]!;
       const c = cosine(v, ref.embeddings[name]!);
-      report.push(`${name} ${c.toFixed(7)}`);
-      expect(c, name).toBeGreaterThanOrEqual(0.999);
+      report.push(`${name} ${c.toFixed(7)} (1 - cosine ${(1 - c).toExponential(2)})`);
+      // Measured: 1 - cosine 3e-13 to 6e-13 (float32 rounding).
+      expect(1 - c, name).toBeLessThan(1e-8);
     }
     console.log(report.join('\n'));
     db.close();

@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi, type TestContext } from 'vitest';
+import { skipWithReason } from '../../../tests/helpers';
 import type { BackboneRow } from '../backbones/registry';
 import { buildRandomVitS14 } from '../backbones/random-vit';
 import { f16Model } from '../backbones/tiny-models';
@@ -10,8 +11,9 @@ import { createEmbedder } from './engine';
 import { cosine } from './testing/cosine';
 
 // The WebGPU provider runs wherever Vulkan finds an adapter: a GPU, or Mesa's software one (lavapipe),
-// which .ci/run installs so that this path is exercised without a GPU. Where neither exists, each WebGPU
-// case checks the refusal a user would get instead; the `auto` case runs everywhere.
+// which .ci/run installs so that this path is exercised without a GPU. Where neither exists, the WebGPU
+// cases are reported skips (with the reason) outside CI and failures in CI (`.ci/run` sets CI=1); the
+// refusal a user gets is checked by its own case, and the `auto` case runs everywhere.
 vi.mock('../info', async (orig) => ({ ...(await orig<typeof import('../info')>()), hasGpuDevice: vi.fn(() => false) }));
 
 const FIX = path.resolve(process.cwd(), '../shared/fixtures');
@@ -39,23 +41,27 @@ async function webgpuRefusal(): Promise<string | null> {
 let refusal: string | null = null;
 beforeAll(async () => {
   refusal = await webgpuRefusal();
-  if (refusal) console.log(`webgpu cannot start here; the webgpu cases check its refusal instead: ${refusal}`);
+  if (refusal) console.log(`webgpu cannot start here${process.env.CI ? ' (CI: its cases fail)' : '; its cases are skipped'}: ${refusal}`);
 });
 
 /**
- * True where webgpu runs. Elsewhere the case checks what a user who forces webgpu sees instead: a clear
- * refusal naming the missing adapter. CI installs an adapter, so there the computing branch must run.
+ * Returns where webgpu runs. Elsewhere: in CI (which installs an adapter) the case fails; outside CI it
+ * is a reported skip naming the reason.
  */
-function webgpuRuns(): boolean {
-  if (process.env.CI) expect(refusal, 'CI installs Mesa\'s Vulkan driver: webgpu must start').toBeNull();
-  if (refusal === null) return true;
-  expect(refusal).toMatch(/^No execution provider could run .*webgpu: no GPU adapter found/);
-  return false;
+function requireWebgpu(ctx: TestContext): void {
+  if (refusal === null) return;
+  if (process.env.CI) expect.fail(`CI installs Mesa's Vulkan driver (.ci/run), so webgpu must start here; it refused: ${refusal}`);
+  skipWithReason(ctx, `no WebGPU adapter here (install Mesa's Vulkan driver as .ci/run does): ${refusal}`);
 }
 
 describe('webgpu provider', () => {
-  it('embeds the 32x32 fixture images like PyTorch, with preprocessing in JS and inside the graph', async () => {
-    if (!webgpuRuns()) return;
+  it('without an adapter, forcing webgpu refuses with a message naming the missing adapter', (ctx) => {
+    if (refusal === null) skipWithReason(ctx, 'webgpu starts here: there is no refusal to check');
+    expect(refusal).toMatch(/^No execution provider could run .*webgpu: no GPU adapter found/);
+  });
+
+  it('embeds the 32x32 fixture images like PyTorch, with preprocessing in JS and inside the graph', async (ctx) => {
+    requireWebgpu(ctx);
     const ref = JSON.parse(fs.readFileSync(path.join(FIX, 'images/reference-embeddings.json'), 'utf8')) as { embeddings: Record<string, number[]> };
     const names = ['img00_32x32_RGB.jpg', 'img01_32x32_RGB.png'];
     const imgs = await Promise.all(names.map((n) => decodeRGB(path.join(FIX, 'images', n))));
@@ -66,15 +72,18 @@ describe('webgpu provider', () => {
         const batch = e.allocate(2);
         imgs.forEach((img, i) => e.prepare(img, 'dinov2-eval', batch, i * e.inputLength));
         const out = await e.embed(batch, 2);
-        names.forEach((n, i) => expect(cosine(out.subarray(i * 384, (i + 1) * 384), ref.embeddings[n]!), `${n} graph=${graph}`).toBeGreaterThanOrEqual(0.999));
+        const cos = names.map((n, i) => cosine(out.subarray(i * 384, (i + 1) * 384), ref.embeddings[n]!));
+        console.log(`webgpu fixture parity, graph=${graph}: 1 - cosine ${cos.map((c) => (1 - c).toExponential(2)).join(', ')}`);
+        // Measured on Mesa's lavapipe: 1 - cosine 7.5e-13 and 9.5e-13, as on the CPU provider.
+        names.forEach((n, i) => expect(1 - cos[i]!, `${n} graph=${graph}`).toBeLessThan(1e-8));
       } finally {
         await e.close();
       }
     }
   }, 120_000);
 
-  it("a float16 model gives the CPU provider's result, with preprocessing in JS and inside the graph", async () => {
-    if (!webgpuRuns()) return;
+  it("a float16 model gives the CPU provider's result, with preprocessing in JS and inside the graph", async (ctx) => {
+    requireWebgpu(ctx);
     const file = path.join(dir, 'f16-embed.onnx');
     fs.writeFileSync(file, f16Model(8));
     const row = { ...vit, file, dim: 3, precision: 'float16' as const, imageSize: 8 };
@@ -93,12 +102,14 @@ describe('webgpu provider', () => {
         }
       }
     }
-    // Half precision: the four agree to float16's resolution around these values (about 1e-3).
-    for (const r of results.slice(1)) r.forEach((v, c) => expect(v).toBeCloseTo(results[0]![c]!, 2));
+    const maxDiff = Math.max(...results.slice(1).flatMap((r) => r.map((v, c) => Math.abs(v - results[0]![c]!))));
+    console.log(`float16 model, 4 provider/preprocessing combinations: max |difference| ${maxDiff.toExponential(2)}`);
+    // Measured: 1.2e-4 (float16 rounding of the output values); asserted below 5e-4.
+    expect(maxDiff).toBeLessThan(5e-4);
   }, 120_000);
 
-  it('a full-size float16 ViT-S/14 on webgpu gives the float32 CPU embedding (cosine >= 0.999)', async () => {
-    if (!webgpuRuns()) return;
+  it('a full-size float16 ViT-S/14 on webgpu gives the float32 CPU embedding (cosine >= 0.9999)', async (ctx) => {
+    requireWebgpu(ctx);
     const f32 = path.join(dir, 'v32.onnx');
     const f16 = path.join(dir, 'v16.onnx');
     fs.writeFileSync(f32, buildRandomVitS14(1));
@@ -115,8 +126,10 @@ describe('webgpu provider', () => {
         await e.close();
       }
     }
-    // Measured on Mesa's lavapipe: 0.99993 (WebGPU computes in half precision).
-    expect(cosine(outs[0]!, outs[1]!)).toBeGreaterThanOrEqual(0.999);
+    // Measured on Mesa's lavapipe: 0.9999372 (WebGPU computes in half precision).
+    const c = cosine(outs[0]!, outs[1]!);
+    console.log(`float16 ViT-S/14 on webgpu vs float32 cpu: cosine ${c.toFixed(8)}`);
+    expect(c).toBeGreaterThanOrEqual(0.9999);
   }, 180_000);
 
   it('auto does not pick webgpu where no GPU device exists (a software Vulkan driver is far slower than cpu)', async () => {

@@ -1,4 +1,9 @@
-/** The self-test job: proves the job process, progress events and cancel end to end. */
+/**
+ * The self-test job: a check of the job machinery only. It waits `steps` times `stepMs` in a job process,
+ * reporting progress after each wait, fails on purpose at `failAt`, and honours cancel; so it shows that a
+ * job process starts, streams progress to the host and stops when asked. It computes nothing and does not
+ * test the engine (models, embeddings, classifiers): the unit, integration and fault tests do that.
+ */
 import { jobResults, labApi } from '../../shared/contract';
 import { LabError, throwIfAborted } from '../errors';
 import { defineJob } from './types';

@@ -30,7 +30,7 @@ export const systemApi = {
       })
       .strict(),
     jobOf('selftest', selftestResult),
-    'Start the self-test job: reports progress `steps` times in the job process, can be cancelled.',
+    'Start the self-test job, a check of the job machinery only: it waits `stepMs` `steps` times in a job process, reporting progress after each; can be cancelled. It does not test the engine.',
   ),
   'uploads.put': method(
     z

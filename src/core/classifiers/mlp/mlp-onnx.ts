@@ -176,7 +176,7 @@ export function mlpTrainLoopModel(D: number, H: number, C: number, B: number, b1
  * rest of the app keeps cores). On a shared 2-core machine one thread measured 0.31 ms a step, steady, and
  * two 0.21 to 0.71 ms as neighbours took CPU (a thread pool waits on its slowest member), so 2 cores -> 1.
  */
-function defaultThreads(): number {
+export function defaultThreads(): number {
   const cores = os.availableParallelism?.() ?? os.cpus().length;
   return Math.max(1, Math.min(4, Math.floor(cores / 2)));
 }

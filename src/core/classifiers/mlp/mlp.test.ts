@@ -2,6 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { defaultParams } from '../params-helpers';
 import { mlp as mlpSpec } from './index';
 import { MlpClassifier } from './mlp';
+import { OnnxMlpTrainer } from './mlp-onnx';
+import { TfjsMlpTrainer } from './mlp-tfjs';
+import type { AdamConfig, MlpEngine } from './engine';
+import { initTf } from '../tf-backend';
 import type { Matrix } from '../../math/matrix';
 import { Prng } from '../../math/prng';
 import { b64ToF32 } from '../types';
@@ -50,6 +54,121 @@ function reference(X: number[][], y: number[], H: number, C: number, seed: numbe
   }
   return theta;
 }
+
+/**
+ * Float64 reference of mini-batch training from given weights: for each batch (row indices), the
+ * log-probabilities of its rows before the step, then one Adam step (PyTorch's rule) on the batch's mean
+ * cross-entropy gradient, written out by hand. theta is flat [W1; b1] ((D+1) x H) then [W2; b2] ((H+1) x C).
+ */
+function referenceBatches(
+  X: number[][],
+  y: number[],
+  H: number,
+  C: number,
+  theta0: ArrayLike<number>,
+  batches: number[][],
+  adam: AdamConfig,
+): { theta: number[]; logProbs: number[][] } {
+  const D = X[0]!.length;
+  const theta = Array.from(theta0);
+  const [oW1, ob1, oW2, ob2] = [0, D * H, D * H + H, D * H + H + H * C];
+  const m = new Array<number>(theta.length).fill(0);
+  const v = new Array<number>(theta.length).fill(0);
+  const logProbs: number[][] = [];
+  batches.forEach((rows, s) => {
+    const t = s + 1;
+    const g = new Array<number>(theta.length).fill(0);
+    for (const i of rows) {
+      const z1 = Array.from({ length: H }, (_, k) => theta[ob1 + k]! + X[i]!.reduce((acc, x, j) => acc + x * theta[oW1 + j * H + k]!, 0));
+      const a1 = z1.map((z) => Math.max(0, z));
+      const z2 = Array.from({ length: C }, (_, c) => theta[ob2 + c]! + a1.reduce((acc, a, k) => acc + a * theta[oW2 + k * C + c]!, 0));
+      const mx = Math.max(...z2);
+      const lse = mx + Math.log(z2.reduce((acc, z) => acc + Math.exp(z - mx), 0));
+      logProbs.push(z2.map((z) => z - lse));
+      const dz2 = z2.map((z, c) => (Math.exp(z - lse) - (c === y[i] ? 1 : 0)) / rows.length);
+      for (let c = 0; c < C; c++) {
+        g[ob2 + c]! += dz2[c]!;
+        for (let k = 0; k < H; k++) g[oW2 + k * C + c]! += a1[k]! * dz2[c]!;
+      }
+      for (let k = 0; k < H; k++) {
+        if (z1[k]! <= 0) continue;
+        const da = dz2.reduce((acc, d, c) => acc + d * theta[oW2 + k * C + c]!, 0);
+        g[ob1 + k]! += da;
+        for (let j = 0; j < D; j++) g[oW1 + j * H + k]! += X[i]![j]! * da;
+      }
+    }
+    const bc1 = 1 - adam.b1 ** t;
+    const bc2 = 1 - adam.b2 ** t;
+    for (let p = 0; p < theta.length; p++) {
+      m[p] = adam.b1 * m[p]! + (1 - adam.b1) * g[p]!;
+      v[p] = adam.b2 * v[p]! + (1 - adam.b2) * g[p]! * g[p]!;
+      theta[p] = theta[p]! - (adam.lr / bc1) * (m[p]! / (Math.sqrt(v[p]!) / Math.sqrt(bc2) + adam.eps));
+    }
+  });
+  return { theta, logProbs };
+}
+
+describe('mlp training engines against a float64 reference, gradient scale included', () => {
+  // Adam with b1 = 0 and eps = 1e3 (far above sqrt(v) ~ |g|) steps by (lr / eps) g to within |g| / eps ~ 1e-4
+  // relative: plain SGD with rate 0.5. Unlike default Adam (nearly invariant to the gradient's scale, per
+  // coordinate), the weights then move with the gradient's size, so a wrongly scaled gradient (a wrong
+  // 1 / batch size on the partial batch, a missing factor in a layer) fails here.
+  const sgdLike: AdamConfig = { lr: 500, b1: 0, b2: 0.999, eps: 1e3 };
+  const rng = new Prng(11);
+  const D = 4;
+  const H = 6;
+  const C = 3;
+  const N = 7;
+  const B = 3; // batches of 3, 3 and a partial 1 in every epoch
+  const Xr = Array.from({ length: N }, () => Array.from({ length: D }, () => rng.next() * 4 - 2));
+  const yr = Array.from({ length: N }, (_, i) => i % C);
+  const X: Matrix = { rows: N, cols: D, data: Float32Array.from(Xr.flat()) };
+  const y = Int32Array.from(yr);
+  const theta0 = Float32Array.from({ length: (D + 1) * H + (H + 1) * C }, () => (rng.next() * 2 - 1) * 0.8);
+  const perms = [
+    [3, 0, 6, 1, 5, 2, 4],
+    [6, 5, 4, 3, 2, 1, 0],
+    [1, 3, 5, 0, 2, 4, 6],
+  ];
+  const batches = perms.flatMap((p) => [p.slice(0, 3), p.slice(3, 6), p.slice(6)]);
+
+  const engines: [string, (adam: AdamConfig) => Promise<MlpEngine | null>][] = [
+    ['onnx', (adam) => OnnxMlpTrainer.create(X, y, H, C, B, adam, theta0.subarray(0, (D + 1) * H), theta0.subarray((D + 1) * H))],
+    [
+      'tfjs',
+      async (adam) => {
+        const { tf, backend } = await initTf();
+        return new TfjsMlpTrainer(tf, backend, X, y, H, C, B, adam, theta0.subarray(0, (D + 1) * H), theta0.subarray((D + 1) * H));
+      },
+    ],
+  ];
+
+  it.each(engines)('%s: nine mini-batch steps (three epochs, partial last batch) give the reference log-probabilities and weights', async (name, make) => {
+    const ref = referenceBatches(Xr, yr, H, C, theta0, batches, sgdLike);
+    // The steps really move the weights by the gradient (not a test of nothing): about 0.1 per weight on average.
+    const moved = ref.theta.reduce((acc, t, i) => acc + Math.abs(t - theta0[i]!), 0) / ref.theta.length;
+    expect(moved).toBeGreaterThan(0.05);
+    const engine = await make(sgdLike);
+    expect(engine, `${name} engine starts`).not.toBeNull();
+    try {
+      let maxLp = 0;
+      let row = 0;
+      for (const p of perms) {
+        const lp = await engine!.epoch(Int32Array.from(p));
+        for (let i = 0; i < N; i++, row++) for (let c = 0; c < C; c++) maxLp = Math.max(maxLp, Math.abs(lp[i * C + c]! - ref.logProbs[row]![c]!));
+      }
+      const w = engine!.weights();
+      const theta = [...w[0]!, ...w[1]!];
+      expect(theta.length).toBe(ref.theta.length);
+      const maxW = Math.max(...theta.map((t, i) => Math.abs(t - ref.theta[i]!)));
+      console.log(`mlp ${name}: max |log-prob - reference| ${maxLp.toExponential(2)}, max |weight - reference| ${maxW.toExponential(2)} (mean move ${moved.toFixed(3)})`);
+      expect(maxLp).toBeLessThan(3e-6);
+      expect(maxW).toBeLessThan(1e-6);
+    } finally {
+      await engine!.dispose();
+    }
+  });
+});
 
 describe('mlp (the study\'s PyTorch recipe)', () => {
   const Xr = [

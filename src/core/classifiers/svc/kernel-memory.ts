@@ -97,6 +97,8 @@ export class PairKernels {
   private readonly crossReq = new Map<number, Promise<void>>();
   private nextPrefetch = 0;
   private onnx = true;
+  /** How the kernels really ran, for the record: block products by engine, and pairs by kind. */
+  readonly usage = { workerOnnxBlocks: 0, onnxBlocks: 0, jsBlocks: 0, precomputedPairs: 0, onDemandPairs: 0 };
 
   constructor(
     private readonly kernel: RbfKernel,
@@ -128,7 +130,11 @@ export class PairKernels {
    */
   async acquire(p: number, i: number, j: number, rows: Int32Array): Promise<PairKernel> {
     const idx = this.plan.orderIndex.get(p);
-    if (idx === undefined || !(await this.allocate())) return onDemandKernel(this.kernel, rows, this.cacheBytes);
+    if (idx === undefined || !(await this.allocate())) {
+      this.usage.onDemandPairs++;
+      return onDemandKernel(this.kernel, rows, this.cacheBytes);
+    }
+    this.usage.precomputedPairs++;
     const here = this.request(idx);
     // Compute the next precomputed pair ahead while this one is solved (needs a free slot).
     if (this.worker && this.nextPrefetch < this.plan.order.length && this.freeSlots.length > 0) void this.request(this.nextPrefetch);
@@ -225,12 +231,19 @@ export class PairKernels {
 
   /** K(rowsA, rowsB) into the blocks at `off` (and its transpose at `offT`): worker, else here. */
   private async product(rowsA: Int32Array, rowsB: Int32Array, off: number, offT?: number): Promise<void> {
-    if (await this.productOnWorker(rowsA, rowsB, off, offT)) return;
+    if (await this.productOnWorker(rowsA, rowsB, off, offT)) {
+      this.usage.workerOnnxBlocks++;
+      return;
+    }
     const K = this.K;
     if (!K || this.disposed) return;
     const kernel = this.kernel;
-    if (this.onnx && (await rbfRowsOnnx(kernel.X, kernel.sq, rowsA, rowsB, kernel.gamma, K, off, offT === undefined ? undefined : K, offT))) return;
+    if (this.onnx && (await rbfRowsOnnx(kernel.X, kernel.sq, rowsA, rowsB, kernel.gamma, K, off, offT === undefined ? undefined : K, offT))) {
+      this.usage.onnxBlocks++;
+      return;
+    }
     this.onnx = false;
+    this.usage.jsBlocks++;
     this.productJs(K, rowsA, rowsB, off, offT);
   }
 

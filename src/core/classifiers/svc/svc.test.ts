@@ -56,27 +56,6 @@ function loadRef(name: string): { ref: Reference; train: Matrix; test: Matrix; y
   };
 }
 
-function pearson(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  const n = a.length;
-  let sa = 0;
-  let sb = 0;
-  for (let i = 0; i < n; i++) {
-    sa += a[i]!;
-    sb += b[i]!;
-  }
-  const ma = sa / n;
-  const mb = sb / n;
-  let sab = 0;
-  let saa = 0;
-  let sbb = 0;
-  for (let i = 0; i < n; i++) {
-    sab += (a[i]! - ma) * (b[i]! - mb);
-    saa += (a[i]! - ma) ** 2;
-    sbb += (b[i]! - mb) ** 2;
-  }
-  return sab / Math.sqrt(saa * sbb);
-}
-
 function accuracy(pred: Int32Array, y: Int32Array): number {
   let ok = 0;
   for (let i = 0; i < y.length; i++) if (pred[i] === y[i]) ok++;
@@ -88,19 +67,21 @@ async function checkAgainstSklearn(name: string, params: SvcParams): Promise<SVC
   const svc = new SVC(params, { numClasses: ref.num_classes, seed: 0 });
   await svc.fit(train, ytr);
   expect(svc.gamma).toBeCloseTo(ref.sklearn.gamma, 12);
-  // Support vectors: total and per class within 2 % of scikit-learn's n_support_.
-  const total = svc.nSupport.reduce((a, b) => a + b, 0);
-  const refTotal = ref.sklearn.n_support.reduce((a, b) => a + b, 0);
-  expect(Math.abs(total - refTotal)).toBeLessThanOrEqual(0.02 * refTotal);
-  svc.nSupport.forEach((n, c) => expect(Math.abs(n - ref.sklearn.n_support[c]!)).toBeLessThanOrEqual(Math.max(1, 0.02 * ref.sklearn.n_support[c]!)));
-  // One-vs-one decision values (libsvm pair order) correlate > 0.999 with decision_function(ovo).
+  // Support vectors: per class exactly scikit-learn's n_support_ (same solver, same stopping rule).
+  expect(svc.nSupport).toEqual(ref.sklearn.n_support);
+  // One-vs-one decision values (libsvm pair order) against decision_function(ovo), value by value: the
+  // largest absolute difference measured is 2.1e-4 (float32 kernels vs libsvm's float64), asserted below 1e-3.
   const dec = svc.decisionFunction(test);
-  expect(dec.cols).toBe(ref.sklearn.decision_ovo[0]!.length);
-  const r = pearson(dec.data, ref.sklearn.decision_ovo.flat());
-  expect(r).toBeGreaterThan(0.999);
-  // Test accuracy within 0.5 points.
+  const refDec = ref.sklearn.decision_ovo;
+  expect([dec.rows, dec.cols]).toEqual([refDec.length, refDec[0]!.length]);
+  let maxDiff = 0;
+  refDec.forEach((row, i) => row.forEach((v, j) => (maxDiff = Math.max(maxDiff, Math.abs(dec.data[i * dec.cols + j]! - v)))));
+  console.log(`svc ${name} (cacheMb ${params.cacheMb}, shrinking ${params.shrinking}): n_support ${svc.nSupport.join(',')}; max |decision - sklearn| ${maxDiff.toExponential(2)}`);
+  expect(maxDiff).toBeLessThan(1e-3);
+  // Predictions: scikit-learn's, test point by test point.
   const pred = await svc.predict(test);
-  expect(Math.abs(accuracy(pred, yte) - ref.sklearn.test_accuracy) * 100).toBeLessThanOrEqual(0.5);
+  expect(Array.from(pred)).toEqual(ref.sklearn.predict);
+  expect(accuracy(pred, yte)).toBeCloseTo(ref.sklearn.test_accuracy, 12);
   return svc;
 }
 

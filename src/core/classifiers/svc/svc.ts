@@ -36,6 +36,7 @@ export class SVC implements Classifier<SvcParams> {
   private model: SvcModel | null = null;
   private dim = 0;
   private threads = 'js';
+  private kernelUsage: PairKernels['usage'] | null = null;
 
   constructor(params: SvcParams, ctx: ClassifierContext) {
     this.params = { ...params };
@@ -54,6 +55,28 @@ export class SVC implements Classifier<SvcParams> {
   /** How the last fit ran (recorded with the run): the solver's threads, e.g. 'js, 2 solver threads'. */
   get backend(): string {
     return this.threads;
+  }
+
+  /**
+   * Where the last fit's kernel values came from: precomputed pair blocks (by engine: onnxruntime on
+   * the block worker thread with 1 intra-op thread, onnxruntime on this thread with its default
+   * threads, or JavaScript) and pairs whose rows were computed on demand in JavaScript (libsvm's row
+   * cache). For benchmarks and diagnostics; null before a fit.
+   */
+  get kernelBackend(): string | null {
+    const u = this.kernelUsage;
+    if (!u) return null;
+    const parts: string[] = [];
+    if (u.precomputedPairs) {
+      const eng = [
+        u.workerOnnxBlocks ? `${u.workerOnnxBlocks} on the onnxruntime block worker (1 intra-op thread)` : '',
+        u.onnxBlocks ? `${u.onnxBlocks} on onnxruntime in the solver thread (default intra-op threads)` : '',
+        u.jsBlocks ? `${u.jsBlocks} in JS` : '',
+      ].filter(Boolean);
+      parts.push(`${u.precomputedPairs} pairs precomputed (blocks: ${eng.join(', ') || 'none'})`);
+    }
+    if (u.onDemandPairs) parts.push(`${u.onDemandPairs} pairs with kernel rows on demand in JS (row cache)`);
+    return parts.join('; ');
   }
 
   /** Rebuilds a trained SVC from toJSON() output. */
@@ -93,6 +116,7 @@ export class SVC implements Classifier<SvcParams> {
     const parallel = SVC_TUNING.threads > 1 && pairEntries(problem.classRows, cacheBytes) >= SVC_TUNING.parallelMinEntries;
     const kernels = new PairKernels(new RbfKernel(X, gamma), problem.classRows, cacheBytes, parallel ? 2 : 1);
     const res = await trainer.trainAll(problem, kernels, parallel, (t) => (this.threads = t), onProgress);
+    this.kernelUsage = { ...kernels.usage };
     this.dim = X.cols;
     this.model = assembleModel(X, problem.classes, problem.classRows, gamma, res);
   }
