@@ -106,8 +106,10 @@ describe('SVC against scikit-learn SVC()', () => {
       if (best === pred[i]) argmaxAgree++;
     }
     // Platt folds are seeded differently from scikit-learn's, so probabilities agree only closely.
-    expect(meanAbs / (test.rows * 4)).toBeLessThan(0.01);
-    expect(argmaxAgree / test.rows).toBeGreaterThan(0.97);
+    console.log(`svc blobs probabilities: mean |p - sklearn| ${(meanAbs / (test.rows * 4)).toExponential(2)}, argmax = predict on ${argmaxAgree} of ${test.rows}`);
+    // Measured: mean |p - sklearn| 1.2e-3 and argmax = predict on all 500 points.
+    expect(meanAbs / (test.rows * 4)).toBeLessThan(3e-3);
+    expect(argmaxAgree / test.rows).toBeGreaterThanOrEqual(0.99);
   });
 
   it('matches with the on-demand kernel row cache (pair matrix larger than cacheMb)', async () => {
