@@ -61,6 +61,8 @@ export interface ModelDef extends GraphDef {
   irVersion?: number;
   graphName?: string;
   producer?: string;
+  /** ModelProto.metadata_props: free key/value strings (class names, provenance, ...). */
+  metadata?: Record<string, string>;
 }
 
 /** Grows a byte buffer; protobuf is small-endian varints and length-delimited submessages. */
@@ -240,6 +242,25 @@ export function encodeModel(m: ModelDef): Uint8Array {
     o.str(1, '');
     o.int(2, m.opset ?? 17);
   });
+  for (const [k, v] of Object.entries(m.metadata ?? {})) writeMetadataEntry(w, k, v);
+  return w.finish();
+}
+
+function writeMetadataEntry(w: Writer, key: string, value: string): void {
+  // ModelProto.metadata_props (14): StringStringEntryProto { key = 1; value = 2 }
+  w.msg(14, (e) => {
+    e.str(1, key);
+    e.str(2, value);
+  });
+}
+
+/**
+ * ModelProto.metadata_props entries, encoded, to append to an encoded model (protobuf fields may come in
+ * any order, so appending them to a spliced backbone adds its metadata without re-encoding it).
+ */
+export function encodeMetadataProps(metadata: Record<string, string>): Uint8Array {
+  const w = new Writer();
+  for (const [k, v] of Object.entries(metadata)) writeMetadataEntry(w, k, v);
   return w.finish();
 }
 
