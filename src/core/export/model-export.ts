@@ -27,7 +27,7 @@ import { NORMALIZE, type Preset } from '../images/preprocess';
 import { resizeMatrix } from '../images/preprocess-graph';
 import { externalDataFiles, modelFacts } from '../onnx/onnx-splice';
 import { encodeMetadataProps, encodeModel, f32Tensor, type NodeDef, OnnxType, type TensorDef, type ValueInfo } from '../onnx/onnx-writer';
-import { getRun, listRuns, loadRunClassifier, type RunDetail } from '../runs/queries';
+import { getRun, loadRunClassifier, type RunDetail } from '../runs/queries';
 
 /** Input names of exported models. */
 export const EXPORT_INPUTS = { image: 'image', pixels: 'pixel_values', embedding: 'embedding' } as const;
@@ -69,10 +69,15 @@ interface ExportSource {
 
 function sourceOf(db: Db, runId: number): ExportSource {
   if (!Number.isInteger(runId) || runId <= 0) throw new LabError('invalid_input', '--run must be a run id (a positive integer).');
-  if (!listRuns(db).some((r) => r.id === runId)) {
-    throw new LabError('not_found', `Run ${runId} does not exist: it was deleted, or went with its embedding set, dataset or backbone (deleting those deletes their runs).`);
+  let run: RunDetail;
+  try {
+    run = getRun(db, runId);
+  } catch (err) {
+    if (err instanceof LabError && err.code === 'not_found') {
+      throw new LabError('not_found', `Run ${runId} does not exist: it was deleted, or went with its embedding set, dataset or backbone (deleting those deletes their runs).`);
+    }
+    throw err;
   }
-  const run = getRun(db, runId);
   if (run.status !== 'done') throw new LabError('conflict', `Run ${runId} is '${run.status}'; only finished runs can be exported.`);
   const set = getSetRow(db, run.set_id);
   if (!set) throw new LabError('not_found', `Run ${runId}'s embedding set ${run.set_id} was deleted: the run cannot be exported.`);
