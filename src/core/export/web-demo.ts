@@ -83,13 +83,14 @@ function demoHtml(config: object): string {
   main { max-width: 860px; margin: 0 auto; padding: 24px; }
   h1 { font-size: 20px; margin: 0 0 4px; }
   #status { color: #5a6273; margin-bottom: 16px; }
-  #drop { border: 2px dashed #9aa3b5; border-radius: 10px; padding: 32px; text-align: center; background: #fff; cursor: pointer; }
+  #drop { display: block; border: 2px dashed #9aa3b5; border-radius: 10px; padding: 32px; text-align: center; background: #fff; cursor: pointer; }
   #drop.over { border-color: #3763d8; background: #eef3ff; }
   ul { list-style: none; padding: 0; }
   li.result { display: flex; gap: 16px; align-items: center; background: #fff; border-radius: 8px; padding: 12px; margin: 10px 0; }
   li.result img { width: 96px; height: 96px; object-fit: contain; image-rendering: pixelated; background: #eee; }
   .bar { height: 8px; background: #3763d8; border-radius: 4px; }
-  .row { display: grid; grid-template-columns: 160px 220px 60px; gap: 8px; align-items: center; }
+  .row { display: grid; grid-template-columns: minmax(80px, 180px) minmax(80px, 240px) 60px; gap: 8px; align-items: center; margin-top: 4px; }
+  .row > div { background: #e6e9f0; border-radius: 4px; }
   .error { color: #b3261e; }
 </style>
 </head>

@@ -1,0 +1,88 @@
+/**
+ * The exported web demo in Chromium: `dinolab export-model --web DIR` on a tiny database (Shapes-10,
+ * raw pixels, a linear probe), DIR served by a plain static file server with every other request
+ * blocked (offline, no CDN); an image at the set's size dropped on the page gets the same top-1 class as
+ * `dinolab try` on that file.
+ */
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { expect, test } from '@playwright/test';
+import { cliJsonFor, fixtures, shot } from './app';
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dinolab-e2e-export-'));
+const cliJson = cliJsonFor(path.join(dir, 'lab.db'), dir);
+const webDir = path.join(dir, 'demo');
+const image = path.join(fixtures, 'images', 'img01_32x32_RGB.png');
+let server: http.Server;
+let base = '';
+let expected = '';
+
+const TYPES: Record<string, string> = { '.html': 'text/html', '.mjs': 'text/javascript', '.wasm': 'application/wasm', '.onnx': 'application/octet-stream' };
+
+test.beforeAll(async () => {
+  const { datasetId } = cliJson<{ datasetId: number }>('import', 'sample', 'shapes10', '--train', '100', '--test', '30');
+  const { setId } = cliJson<{ setId: number }>('embed', '--dataset', String(datasetId), '--backbone', 'raw-pixels', '--ep', 'cpu');
+  const { runId } = cliJson<{ runId: number }>('train', '--set', String(setId), '--model', 'logreg');
+  const tried = cliJson<{ predictions: { runId: number; top: { class: string }[] }[] }[]>('try', '--set', String(setId), image);
+  expected = tried[0]!.predictions.find((p) => p.runId === runId)!.top[0]!.class;
+  const exported = cliJson<{ web: { index: string; files: string[] }; input: { name: string } }>('export-model', '--run', String(runId), '--web', webDir);
+  expect(exported.input.name).toBe('image');
+  expect(fs.existsSync(path.join(webDir, 'index.html'))).toBe(true);
+  server = http.createServer((req, res) => {
+    const rel = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname).replace(/^\/+/, '') || 'index.html';
+    const file = path.resolve(webDir, rel);
+    if (!file.startsWith(webDir + path.sep) || !fs.existsSync(file)) {
+      res.writeHead(404).end();
+      return;
+    }
+    res.writeHead(200, { 'content-type': TYPES[path.extname(file)] ?? 'application/octet-stream' });
+    fs.createReadStream(file).pipe(res);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+test.afterAll(async () => {
+  await new Promise((r) => server?.close(r));
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+test('the exported web demo classifies a dropped image offline with the same top-1 as dinolab try', async ({ page }) => {
+  test.setTimeout(120_000);
+  const outside: string[] = [];
+  await page.route('**/*', (route) => {
+    const u = route.request().url();
+    if (u.startsWith(base)) return route.continue();
+    outside.push(u);
+    return route.abort();
+  });
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.setViewportSize({ width: 1440, height: 900 });
+  await page.goto(`${base}/index.html`);
+  await expect(page.locator('#status')).toHaveAttribute('data-ready', /wasm|webgpu/, { timeout: 60_000 });
+  const b64 = fs.readFileSync(image).toString('base64');
+  const dt = await page.evaluateHandle(
+    ({ b64, name }) => {
+      const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+      const t = new DataTransfer();
+      t.items.add(new File([bytes], name, { type: 'image/png' }));
+      return t;
+    },
+    { b64, name: path.basename(image) },
+  );
+  const zone = page.locator('#drop');
+  await zone.dispatchEvent('dragover', { dataTransfer: dt });
+  await zone.dispatchEvent('drop', { dataTransfer: dt });
+  const result = page.locator('li.result[data-top1]');
+  await expect(result).toHaveCount(1, { timeout: 60_000 });
+  await expect(result).toHaveAttribute('data-top1', expected);
+  await expect(result.locator('.row')).toHaveCount(3);
+  await shot(page, 'export-demo-1440x900');
+  await page.setViewportSize({ width: 900, height: 700 });
+  await shot(page, 'export-demo-900x700');
+  expect(outside).toEqual([]);
+  expect(errors).toEqual([]);
+});
