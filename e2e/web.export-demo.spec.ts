@@ -10,11 +10,12 @@ import os from 'node:os';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { expect, test } from '@playwright/test';
-import { cliJsonFor, fixtures, shot } from './app';
+import { fixtures, fullShot, shot, startWebApp, type WebApp } from './app';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dinolab-e2e-export-'));
-const cliJson = cliJsonFor(path.join(dir, 'lab.db'), dir);
 const webDir = path.join(dir, 'demo');
+let app: WebApp;
+let runId = 0;
 const image = path.join(fixtures, 'images', 'img01_32x32_RGB.png');
 let server: http.Server;
 let base = '';
@@ -23,9 +24,11 @@ let expected = '';
 const TYPES: Record<string, string> = { '.html': 'text/html', '.mjs': 'text/javascript', '.wasm': 'application/wasm', '.onnx': 'application/octet-stream' };
 
 test.beforeAll(async () => {
+  app = await startWebApp();
+  const cliJson = app.cliJson;
   const { datasetId } = cliJson<{ datasetId: number }>('import', 'sample', 'shapes10', '--train', '100', '--test', '30');
   const { setId } = cliJson<{ setId: number }>('embed', '--dataset', String(datasetId), '--backbone', 'raw-pixels', '--ep', 'cpu');
-  const { runId } = cliJson<{ runId: number }>('train', '--set', String(setId), '--model', 'logreg');
+  runId = cliJson<{ runId: number }>('train', '--set', String(setId), '--model', 'logreg').runId;
   const tried = cliJson<{ predictions: { runId: number; top: { class: string }[] }[] }[]>('try', '--set', String(setId), image);
   expected = tried[0]!.predictions.find((p) => p.runId === runId)!.top[0]!.class;
   const exported = cliJson<{ web: { index: string; files: string[] }; input: { name: string } }>('export-model', '--run', String(runId), '--web', webDir);
@@ -46,6 +49,7 @@ test.beforeAll(async () => {
 });
 test.afterAll(async () => {
   await new Promise((r) => server?.close(r));
+  await app?.stop();
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
@@ -85,4 +89,28 @@ test('the exported web demo classifies a dropped image offline with the same top
   await shot(page, 'export-demo-900x700');
   expect(outside).toEqual([]);
   expect(errors).toEqual([]);
+});
+
+test('"Export model" on a finished run, on Train and on Compare, writes the model and says where', async ({ page }) => {
+  test.setTimeout(90_000);
+  await page.setViewportSize({ width: 1440, height: 900 });
+  await page.goto(app.url);
+  await page.getByRole('link', { name: 'Train', exact: true }).click();
+  const row = page.locator(`[data-testid="run"][data-id="${runId}"]`);
+  await expect(row).toBeVisible();
+  await row.getByTestId('export-model').click();
+  const done = row.getByTestId('export-model-done');
+  await expect(done).toContainText('Saved');
+  const file = (await done.getAttribute('title'))!;
+  expect(file).toBe(path.join(app.dir, 'exports', `run-${runId}.onnx`));
+  expect(fs.statSync(file).size).toBeGreaterThan(1000);
+  await fullShot(page, 'export-model-train-1440x900');
+  await page.setViewportSize({ width: 900, height: 700 });
+  await fullShot(page, 'export-model-train-900x700');
+  await page.setViewportSize({ width: 1440, height: 900 });
+  await page.getByRole('link', { name: 'Compare', exact: true }).click();
+  const crow = page.locator(`[data-testid="compare-row"][data-id="${runId}"]`);
+  await crow.getByTestId('export-model').click();
+  await expect(crow.getByTestId('export-model-done')).toContainText('Saved');
+  await fullShot(page, 'export-model-compare-1440x900');
 });

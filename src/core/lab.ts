@@ -225,11 +225,11 @@ function createHandlers(lab: Lab): Handlers {
     'runs.misclassified': (i) => misclassified(db, i),
     'runs.export': (i, ctx) => exportRun(db, i.id, resolveUserPath(i.outDir, ctx, lab.dataDir)),
     'runs.exportModel': (i, ctx) => {
-      if (!i.out && !i.webDir) throw new LabError('invalid_input', 'Say where to write: out (an .onnx file) and/or webDir (a folder for the web demo).');
       if (i.webDir && i.headOnly) throw new LabError('invalid_input', 'The web demo takes images: it needs the full model, not headOnly.');
       const models = modelsDir(lab.dataDir);
       const webDir = i.webDir ? resolveUserPath(i.webDir, ctx, lab.dataDir) : null;
-      const out = i.out ? resolveUserPath(i.out, ctx, lab.dataDir) : path.join(webDir!, WEB_MODEL_FILE);
+      // Neither given (the app's button): the data directory's exports folder.
+      const out = i.out ? resolveUserPath(i.out, ctx, lab.dataDir) : webDir ? path.join(webDir, WEB_MODEL_FILE) : path.join(lab.dataDir, 'exports', `run-${i.id}.onnx`);
       const r = exportModel(db, i.id, { out, headOnly: i.headOnly, modelsDir: models });
       return { ...r, web: webDir ? writeWebDemo(webDir, r) : null };
     },
