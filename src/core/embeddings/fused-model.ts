@@ -76,7 +76,9 @@ export function spliceBackbone(model: Uint8Array, spec: ExportSpliceSpec): Fused
   if (!facts.inputs.some((i) => i.name === spec.inputName)) return { ok: false, reason: `the model has no input ${spec.inputName}` };
   const out = facts.outputs.find((o) => o.name === spec.outputName);
   if (!out) return { ok: false, reason: `the model has no output ${spec.outputName}` };
-  if (facts.inputs.some((i) => i.name === spec.input) || facts.outputs.some((o) => o.name === spec.embedding)) {
+  // A float32 pixel input under the backbone's own name is the backbone's input itself: nothing goes before it.
+  const keepInput = !spec.preprocess && spec.input === spec.inputName && spec.inputType === 'float32';
+  if ((!keepInput && facts.inputs.some((i) => i.name === spec.input)) || facts.outputs.some((o) => o.name === spec.embedding)) {
     return { ok: false, reason: 'the model is already fused' };
   }
 
@@ -96,7 +98,8 @@ export function spliceBackbone(model: Uint8Array, spec: ExportSpliceSpec): Fused
     inits.push(...pre.initializers);
   } else {
     input = { name: spec.input, type: OnnxType.FLOAT, shape: ['batch', 3, spec.imageSize, spec.imageSize] };
-    before.push(
+    if (!keepInput)
+      before.push(
       spec.inputType === 'float16'
         ? { op: 'Cast', inputs: [spec.input], outputs: [spec.inputName], attrs: { to: { i: OnnxType.FLOAT16 } } }
         : { op: 'Identity', inputs: [spec.input], outputs: [spec.inputName] },
@@ -117,8 +120,8 @@ export function spliceBackbone(model: Uint8Array, spec: ExportSpliceSpec): Fused
   after.push(...spec.head.nodes);
   inits.push(...spec.head.initializers);
   const bytes = spliceModel(model, {
-    removeInputs: [spec.inputName],
-    inputs: [input],
+    removeInputs: keepInput ? [] : [spec.inputName],
+    inputs: keepInput ? [] : [input],
     nodesBefore: before,
     nodesAfter: after,
     initializers: inits,

@@ -2,7 +2,15 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tinyBackbone } from '../backbones/tiny-models';
+import { getBackbone, insertOnnxBackbone, type BackboneRow } from '../backbones/queries';
+import { knnHead } from '../classifiers/knn/onnx-head';
 import { SVC } from '../classifiers/svc/svc';
+import { createEmbedder } from '../embeddings/engine';
+import { f32ToF16 } from '../embeddings/float16';
+import type { RGBImage } from '../images/decode';
+import { preprocessTo, type Preset } from '../images/preprocess';
+import { encodeModel, OnnxType } from '../onnx/onnx-writer';
 import { openDatabase, type Db } from '../db/database';
 import { loadSetMatrix } from '../embeddings/queries';
 import { loadOrt } from '../onnx/ort';
@@ -113,5 +121,128 @@ describe('export-model --head-only: the app\'s labels and probabilities in onnxr
     expect(() => exportModel(db, queued, { out: path.join(dir, 'q.onnx'), headOnly: true, modelsDir: dir })).toThrow(/only finished runs/);
     expect(() => exportModel(db, 99999, { out: path.join(dir, 'x.onnx'), headOnly: true, modelsDir: dir })).toThrow(/Run 99999 does not exist.*embedding set, dataset or backbone/);
     expect(fs.existsSync(path.join(dir, 'q.onnx'))).toBe(false);
+  });
+});
+
+describe('export-model, full model: backbone + preprocessing + head in one graph', () => {
+  function rgbImages(n: number, width: number, height: number, seed: number): RGBImage[] {
+    let s = seed >>> 0;
+    const rnd = (): number => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0), s / 4294967296);
+    return Array.from({ length: n }, () => {
+      // Smooth gradients plus noise: resizes of it are not trivially flat.
+      const data = new Uint8Array(width * height * 3);
+      const [a, b, c] = [rnd(), rnd(), rnd()];
+      for (let y = 0; y < height; y++)
+        for (let x = 0; x < width; x++)
+          for (let ch = 0; ch < 3; ch++) data[(y * width + x) * 3 + ch] = Math.min(255, Math.floor(255 * ((a * x) / width + (b * y) / height + c * ch) / 2.5 + 40 * rnd()));
+      return { data, width, height };
+    });
+  }
+
+  function onnxBackbone(file: string, bytes: Uint8Array, f: { dim: number; size: number; precision: 'float32' | 'float16' }): BackboneRow {
+    fs.writeFileSync(file, bytes);
+    const id = insertOnnxBackbone(db, { name: path.basename(file), file, sha256: 'x'.repeat(64), sizeBytes: bytes.length, inputName: 'pixel_values', outputName: 'pooler_output', outputKind: 'pooler', dim: f.dim, precision: f.precision, imageSize: f.size });
+    return getBackbone(db, id);
+  }
+
+  async function appPredict(runId: number, backbone: BackboneRow, imgs: RGBImage[], preset: Preset, graph: boolean): Promise<{ proba: Float32Array; labels: number[] }> {
+    const embedder = await createEmbedder(backbone, { provider: 'cpu', modelsDir: dir, graphPreprocess: graph ? { preset, width: imgs[0]!.width, height: imgs[0]!.height } : undefined });
+    let v: Float32Array;
+    try {
+      const batch = embedder.allocate(imgs.length);
+      imgs.forEach((im, i) => embedder.prepare(im, preset, batch, i * embedder.inputLength));
+      v = await embedder.embed(batch, imgs.length);
+    } finally {
+      await embedder.close();
+    }
+    const clf = loadRunClassifier(db, runId);
+    const X = { rows: imgs.length, cols: v.length / imgs.length, data: v };
+    return { proba: (await clf.predictProba(X)).data, labels: Array.from(await clf.predict(X)) };
+  }
+
+  async function runModel(file: string, feeds: Record<string, { type: 'uint8' | 'float32'; data: Uint8Array | Float32Array; dims: number[] }>): Promise<{ proba: Float32Array; labels: number[] }> {
+    const ort = (await loadOrt())!;
+    const s = await ort.InferenceSession.create(file);
+    try {
+      const out = await s.run(Object.fromEntries(Object.entries(feeds).map(([k, f]) => [k, new ort.Tensor(f.type, f.data, f.dims)])));
+      return { proba: out.probabilities!.data as Float32Array, labels: Array.from(out.label!.data as BigInt64Array, Number) };
+    } finally {
+      await s.release();
+    }
+  }
+
+  it('fp16 backbone stays fp16 inside; uint8 image input; same labels and probabilities as the app\'s embedding path', async () => {
+    // A float16 backbone with a float16 weight: pooler = mean over positions * w.
+    const w16 = f32ToF16(Float32Array.of(1.5, -2, 0.75));
+    const model = encodeModel({
+      inputs: [{ name: 'pixel_values', type: OnnxType.FLOAT16, shape: ['batch', 3, 14, 14] }],
+      outputs: [{ name: 'pooler_output', type: OnnxType.FLOAT16, shape: ['batch', 3] }],
+      initializers: [{ name: 'w', type: OnnxType.FLOAT16, dims: [3], raw: new Uint8Array(w16.buffer) }],
+      nodes: [
+        { op: 'ReduceMean', inputs: ['pixel_values'], outputs: ['m'], attrs: { axes: { ints: [2, 3] }, keepdims: { i: 0 } } },
+        { op: 'Mul', inputs: ['m', 'w'], outputs: ['pooler_output'] },
+      ],
+    });
+    const bb = onnxBackbone(path.join(dir, 'f16.onnx'), model, { dim: 3, size: 14, precision: 'float16' });
+    const s = insertBlobEmbeddingSet(db, { numClasses: 3, dim: 3, trainPerClass: 30, testPerClass: 5, separation: 0.3, backboneId: bb.id, seed: 12 }).setId;
+    const runId = await train('logreg', s);
+    const out = path.join(dir, 'f16-full.onnx');
+    const r = exportModel(db, runId, { out, headOnly: false, modelsDir: dir });
+    expect(r.input).toEqual({ name: 'image', type: 'uint8', shape: ['batch', 32, 32, 3] });
+    // The backbone's float16 weight is in the exported file as float16 bytes, not converted.
+    expect(Buffer.from(fs.readFileSync(out)).indexOf(Buffer.from(w16.buffer))).toBeGreaterThan(0);
+    const imgs = rgbImages(6, 32, 32, 1);
+    const x = new Uint8Array(6 * 32 * 32 * 3);
+    imgs.forEach((im, i) => x.set(im.data, i * 32 * 32 * 3));
+    const got = await runModel(out, { image: { type: 'uint8', data: x, dims: [6, 32, 32, 3] } });
+    const want = await appPredict(runId, bb, imgs, 'resize-224', true);
+    expect(got.labels).toEqual(want.labels);
+    expect(maxAbsDiff(got.proba, want.proba)).toBeLessThan(1e-4);
+  });
+
+  it('a dataset of several image sizes: pixel_values input, preprocessing in the metadata, same as the app\'s JS path', async () => {
+    const bb = onnxBackbone(path.join(dir, 'tiny28.onnx'), tinyBackbone({ dim: 8, size: 28, patch: 14, seed: 3 }), { dim: 8, size: 28, precision: 'float32' });
+    const { setId: s, datasetId } = insertBlobEmbeddingSet(db, { numClasses: 3, dim: 8, trainPerClass: 30, testPerClass: 5, separation: 0.5, backboneId: bb.id, seed: 13 });
+    db.prepare('UPDATE samples SET width = 64, height = 48 WHERE id = (SELECT MIN(id) FROM samples WHERE dataset_id = ?)').run(datasetId);
+    const runId = await train('mlp', s, { epochs: 3 });
+    const out = path.join(dir, 'pix-full.onnx');
+    const r = exportModel(db, runId, { out, headOnly: false, modelsDir: dir });
+    expect(r.input).toEqual({ name: 'pixel_values', type: 'float32', shape: ['batch', 3, 28, 28] });
+    expect(fs.readFileSync(out).toString('latin1')).toContain('dinolab.preprocessing');
+    const imgs = [...rgbImages(2, 50, 40, 2), ...rgbImages(2, 30, 60, 3)];
+    const px = new Float32Array(imgs.length * 3 * 28 * 28);
+    imgs.forEach((im, i) => preprocessTo(im, 'resize-224', 28, px, i * 3 * 28 * 28));
+    const got = await runModel(out, { pixel_values: { type: 'float32', data: px, dims: [imgs.length, 3, 28, 28] } });
+    const want = await appPredict(runId, bb, imgs, 'resize-224', false);
+    expect(got.labels).toEqual(want.labels);
+    expect(maxAbsDiff(got.proba, want.proba)).toBeLessThan(1e-4);
+  });
+
+  it('raw-pixels: the front end is a resize-to-32x32-and-flatten graph matching the app\'s', async () => {
+    const rawId = (db.prepare("SELECT id FROM backbones WHERE kind = 'raw-pixels' LIMIT 1").get() as { id: number } | undefined)?.id;
+    const bbId = rawId ?? Number(db.prepare("INSERT INTO backbones (name, kind, dim, created_at) VALUES ('raw-3072', 'raw-pixels', 3072, 'now')").run().lastInsertRowid);
+    const { setId: s, datasetId } = insertBlobEmbeddingSet(db, { numClasses: 3, dim: 3072, trainPerClass: 15, testPerClass: 5, separation: 0.2, backboneId: bbId, seed: 14 });
+    db.prepare('UPDATE samples SET width = 40, height = 24 WHERE dataset_id = ?').run(datasetId);
+    const runId = await train('logreg', s);
+    const out = path.join(dir, 'raw-full.onnx');
+    const r = exportModel(db, runId, { out, headOnly: false, modelsDir: dir });
+    expect(r.input).toEqual({ name: 'image', type: 'uint8', shape: ['batch', 24, 40, 3] });
+    const imgs = rgbImages(5, 40, 24, 4);
+    const x = new Uint8Array(5 * 40 * 24 * 3);
+    imgs.forEach((im, i) => x.set(im.data, i * 40 * 24 * 3));
+    const got = await runModel(out, { image: { type: 'uint8', data: x, dims: [5, 24, 40, 3] } });
+    const want = await appPredict(runId, getBackbone(db, bbId), imgs, 'resize-224', false);
+    expect(got.labels).toEqual(want.labels);
+    expect(maxAbsDiff(got.proba, want.proba)).toBeLessThan(1e-4);
+  });
+});
+
+describe('the k-NN head warns when it is large', () => {
+  it('says how many training vectors travel inside and their size', () => {
+    const n = 9000;
+    const D = 3072;
+    const head = knnHead({ input: 'x' }, { train: new Float32Array(n * D), labels: new Int32Array(n), D, C: 10, k: 20, temperature: 0.07 });
+    expect(head.notes).toEqual(['The k-NN head holds its 9,000 training vectors of 3072 values: 111 MB.']);
+    expect(knnHead({ input: 'x' }, { train: new Float32Array(100 * D), labels: new Int32Array(100), D, C: 10, k: 20, temperature: 0.07 }).notes).toEqual([]);
   });
 });

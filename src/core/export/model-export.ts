@@ -254,6 +254,8 @@ export function exportModel(db: Db, runId: number, opts: ExportModelOptions): Ex
       const model = new Uint8Array(fs.readFileSync(modelPath));
       const facts = modelFacts(model);
       const S = b.imageSize;
+      // float32 pixels; a float16 backbone whose own input is called pixel_values keeps it behind a Cast.
+      const pixelInput = one ? EXPORT_INPUTS.image : b.precision === 'float16' && (b.inputName ?? 'pixel_values') === EXPORT_INPUTS.pixels ? `${EXPORT_INPUTS.pixels}_float32` : EXPORT_INPUTS.pixels;
       const r = spliceBackbone(model, {
         inputName: b.inputName ?? 'pixel_values',
         inputType: b.precision,
@@ -262,7 +264,7 @@ export function exportModel(db: Db, runId: number, opts: ExportModelOptions): Ex
         dim: D,
         imageSize: S,
         preprocess: one ? { preset: src.preset, width: one.width, height: one.height } : null,
-        input: one ? EXPORT_INPUTS.image : EXPORT_INPUTS.pixels,
+        input: pixelInput,
         embedding,
         head,
         allowExternalData: true,
@@ -277,8 +279,8 @@ export function exportModel(db: Db, runId: number, opts: ExportModelOptions): Ex
         input = { name: EXPORT_INPUTS.image, type: 'uint8', shape: ['batch', one.height, one.width, 3] };
         md['dinolab.input'] = `image uint8 [N, ${one.height}, ${one.width}, 3]: RGB pixels, row-major HWC, at the dataset's image size; the preprocessing (${src.preset}: ${presetText}, /255, ${norm}) runs inside the model`;
       } else {
-        input = { name: EXPORT_INPUTS.pixels, type: 'float32', shape: ['batch', 3, S, S] };
-        md['dinolab.input'] = `pixel_values float32 [N, 3, ${S}, ${S}]: CHW, preprocessed by the caller`;
+        input = { name: pixelInput, type: 'float32', shape: ['batch', 3, S, S] };
+        md['dinolab.input'] = `${pixelInput} float32 [N, 3, ${S}, ${S}]: CHW, preprocessed by the caller`;
         md['dinolab.preprocessing'] = `${src.preset}: decode to RGB, ${presetText}, scale to [0, 1], subtract ${norm.replace(', std', ' and divide by std')}, CHW`;
       }
       md['dinolab.outputs'] = outputsText(head, C);
