@@ -246,3 +246,41 @@ describe('the k-NN head warns when it is large', () => {
     expect(knnHead({ input: 'x' }, { train: new Float32Array(100 * D), labels: new Int32Array(100), D, C: 10, k: 20, temperature: 0.07 }).notes).toEqual([]);
   });
 });
+
+describe('a backbone with external weights', () => {
+  it('is exported as the model plus its weight file next to it, and runs from there', async () => {
+    const src = path.join(dir, 'ext-src');
+    fs.mkdirSync(src, { recursive: true });
+    const size = 28;
+    const w = new Float32Array(8 * 3 * 14 * 14).map((_, i) => Math.sin(i) * 0.05);
+    fs.writeFileSync(path.join(src, 'weights.bin'), Buffer.from(w.buffer));
+    const model = encodeModel({
+      inputs: [{ name: 'pixel_values', type: OnnxType.FLOAT, shape: ['batch', 3, size, size] }],
+      outputs: [{ name: 'pooler_output', type: OnnxType.FLOAT, shape: ['batch', 8] }],
+      initializers: [{ name: 'w', type: OnnxType.FLOAT, dims: [8, 3, 14, 14], raw: new Uint8Array(0), external: { location: 'weights.bin', offset: 0, length: w.byteLength } }],
+      nodes: [
+        { op: 'Conv', inputs: ['pixel_values', 'w'], outputs: ['c'], attrs: { kernel_shape: { ints: [14, 14] }, strides: { ints: [14, 14] } } },
+        { op: 'ReduceMean', inputs: ['c'], outputs: ['pooler_output'], attrs: { axes: { ints: [2, 3] }, keepdims: { i: 0 } } },
+      ],
+    });
+    const file = path.join(src, 'model.onnx');
+    fs.writeFileSync(file, model);
+    const id = insertOnnxBackbone(db, { name: 'external', file, sha256: 'e'.repeat(64), sizeBytes: model.length, inputName: 'pixel_values', outputName: 'pooler_output', outputKind: 'pooler', dim: 8, precision: 'float32', imageSize: size });
+    const s = insertBlobEmbeddingSet(db, { numClasses: 3, dim: 8, trainPerClass: 20, testPerClass: 5, separation: 0.4, backboneId: id, seed: 15 }).setId;
+    const runId = await train('logreg', s);
+    const outDir = path.join(dir, 'ext-out');
+    const r = exportModel(db, runId, { out: path.join(outDir, 'model.onnx'), headOnly: false, modelsDir: dir });
+    expect(r.extraFiles).toEqual([path.join(outDir, 'weights.bin')]);
+    expect(fs.readFileSync(r.extraFiles[0]!)).toEqual(fs.readFileSync(path.join(src, 'weights.bin')));
+    const ort = (await loadOrt())!;
+    const session = await ort.InferenceSession.create(r.file);
+    try {
+      const x = new Uint8Array(2 * 32 * 32 * 3).map((_, i) => (i * 37) % 256);
+      const out = await session.run({ image: new ort.Tensor('uint8', x, [2, 32, 32, 3]) });
+      expect(out.label!.dims).toEqual([2]);
+      expect(Array.from(out.probabilities!.data as Float32Array).every(Number.isFinite)).toBe(true);
+    } finally {
+      await session.release();
+    }
+  });
+});

@@ -25,6 +25,8 @@ export interface TensorDef {
   dims: number[];
   /** Little-endian raw bytes of the elements (float32 for FLOAT, int64 for INT64, ...). */
   raw: Uint8Array;
+  /** Keep the bytes in a file next to the model instead (ONNX external data); `raw` is then not written. */
+  external?: { location: string; offset: number; length: number };
 }
 
 /** Attribute values: int, float, string, ints, floats, a tensor, or a graph (the body of Loop, If, Scan). */
@@ -148,7 +150,19 @@ function writeTensor(w: Writer, t: TensorDef): void {
   for (const d of t.dims) w.int(1, d);
   w.int(2, t.type);
   w.str(8, t.name);
-  w.lenDelim(9, t.raw);
+  if (t.external) {
+    const entries: [string, string][] = [
+      ['location', t.external.location],
+      ['offset', String(t.external.offset)],
+      ['length', String(t.external.length)],
+    ];
+    for (const [k, v] of entries)
+      w.msg(13, (e) => {
+        e.str(1, k);
+        e.str(2, v);
+      });
+    w.int(14, 1);
+  } else w.lenDelim(9, t.raw);
 }
 
 function writeValueInfo(w: Writer, v: ValueInfo): void {

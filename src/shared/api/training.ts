@@ -95,7 +95,7 @@ export const trainingApi = {
     z
       .object({
         id,
-        /** The .onnx file to write (the full model, or the head with headOnly). */
+        /** The .onnx file to write (the full model, or the head with headOnly); absent without webDir: <data dir>/exports/run-<id>.onnx. */
         out: z.string().min(1).optional(),
         headOnly: z.boolean().default(false),
         /** A folder for the web demo: index.html, model.onnx and onnxruntime-web's files. */
