@@ -17,6 +17,7 @@ import { loadSampleRGB } from '../../src/core/datasets/queries';
 import { createEmbedder } from '../../src/core/embeddings/engine';
 import { exportModel } from '../../src/core/export/model-export';
 import { decodeRGB } from '../../src/core/images/decode';
+import { preprocessTo } from '../../src/core/images/preprocess';
 import { Lab } from '../../src/core/lab';
 import { matrix } from '../../src/core/math/matrix';
 import { loadOrt } from '../../src/core/onnx/ort';
@@ -161,6 +162,49 @@ describe('export-model: the full model gives the labels of dinolab try', () => {
     const r = await cli(['export-model', '--run', '424242', '--out', path.join(t.dir, 'y.onnx')]);
     expect(r.err).toMatch(/Run 424242 does not exist: .*embedding set, dataset or backbone/);
   });
+});
+
+describe('export-model on a dataset of several image sizes (the fixture images)', () => {
+  it('pixel_values input: the fixture images preprocessed as the metadata says give the labels of dinolab try', async () => {
+    // The eight fixture images (32x32 to 640x480, grey, RGBA) as a two-class folder dataset.
+    const root = path.join(t.dir, 'mixed');
+    const names = fs.readdirSync(path.join(fixtures, 'images')).filter((f) => /^img\d\d_/.test(f)).sort();
+    expect(names.length).toBe(8);
+    names.forEach((f, i) => {
+      const d = path.join(root, i < 4 ? 'train' : 'test', i % 2 ? 'odd' : 'even');
+      fs.mkdirSync(d, { recursive: true });
+      fs.copyFileSync(path.join(fixtures, 'images', f), path.join(d, f));
+    });
+    const imp = await lab.jobs.wait((await lab.call('datasets.import', { source: { type: 'folder', path: root }, name: 'mixed' })).id);
+    expect(imp.error).toBeNull();
+    const ds = (await lab.call('datasets.list', {})).find((d) => d.name === 'mixed')!;
+    const bb = (await lab.call('backbones.list', {})).find((b) => b.name === 'tiny')!;
+    const emb = await lab.jobs.wait((await lab.call('embeddings.start', { datasetId: ds.id, backboneId: bb.id, preset: 'dinov2-eval', provider: 'cpu' })).id);
+    expect(emb.error).toBeNull();
+    const set = (await lab.call('sets.list', {})).find((x) => x.datasetId === ds.id)!;
+    expect(set.preprocessing).toBe('js');
+    const end = await lab.jobs.wait((await lab.call('runs.start', { setId: set.id, kind: 'knn', params: { k: 3 }, seed: 1 })).id);
+    expect(end.error).toBeNull();
+    const runId = (await lab.call('runs.list', { setId: set.id }))[0]!.id;
+    const out = path.join(t.dir, 'mixed.onnx');
+    const r = await cli(['export-model', '--run', String(runId), '--out', out, '--json']);
+    expect(r.code, r.err).toBe(0);
+    expect(JSON.parse(r.out).input).toEqual({ name: 'pixel_values', type: 'float32', shape: ['batch', 3, 224, 224] });
+    const files8 = names.map((f) => path.join(fixtures, 'images', f));
+    const tried = await cli(['try', '--set', String(set.id), ...files8, '--json']);
+    expect(tried.code, tried.err).toBe(0);
+    const want = (JSON.parse(tried.out) as { predictions: { top: { label: number }[] }[] }[]).map((f) => f.predictions[0]!.top[0]!.label);
+    const ort = (await loadOrt())!;
+    const s = await ort.InferenceSession.create(out);
+    try {
+      const px = new Float32Array(8 * 3 * 224 * 224);
+      for (const [i, f] of files8.entries()) preprocessTo(await decodeRGB(f), 'dinov2-eval', 224, px, i * 3 * 224 * 224);
+      const res = await s.run({ pixel_values: new ort.Tensor('float32', px, [8, 3, 224, 224]) });
+      expect(Array.from(res.label!.data as BigInt64Array, Number)).toEqual(want);
+    } finally {
+      await s.release();
+    }
+  }, 120_000);
 });
 
 describe('export-model on the 88 MB ViT-S/14 fixture backbone', () => {
