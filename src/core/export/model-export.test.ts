@@ -284,3 +284,24 @@ describe('a backbone with external weights', () => {
     }
   });
 });
+
+describe('a model over protobuf\'s limit', () => {
+  it('keeps the head\'s weights in a data file next to the model, which still gives the app\'s labels; refuses what cannot fit', async () => {
+    const runId = await train('knn');
+    const out = path.join(dir, 'big', 'knn.onnx');
+    // The limit lowered so that this small k-NN head counts as too large for one file.
+    const r = exportModel(db, runId, { out, headOnly: true, modelsDir: dir, protobufLimit: 1 << 24 });
+    expect(r.extraFiles).toEqual([]);
+    const r2 = exportModel(db, runId, { out, headOnly: true, modelsDir: dir, protobufLimit: 200_000 });
+    expect(r2.extraFiles).toEqual([`${out}.data`]);
+    expect(r2.notes.join(' ')).toMatch(/knn\.onnx\.data next to the model/);
+    expect(r2.bytes).toBeLessThan(20_000);
+    const test = loadSetMatrix(db, setId, 'test');
+    const got = await runHead(out, test.X);
+    const clf = loadRunClassifier(db, runId);
+    expect(Array.from(got.label!.data, Number)).toEqual(Array.from(await clf.predict(test.X)));
+    expect(maxAbsDiff(got.probabilities!.data as Float32Array, (await clf.predictProba(test.X)).data)).toBeLessThan(1e-4);
+    expect(() => exportModel(db, runId, { out: path.join(dir, 'big', 'no.onnx'), headOnly: true, modelsDir: dir, protobufLimit: 1000 })).toThrow(/over protobuf's 2 GB limit/);
+    expect(fs.existsSync(path.join(dir, 'big', 'no.onnx'))).toBe(false);
+  });
+});

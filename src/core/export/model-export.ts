@@ -36,6 +36,8 @@ export interface ExportModelOptions {
   out: string;
   headOnly: boolean;
   modelsDir: string;
+  /** Largest single protobuf file (tests lower it); above, the head's weights go to a data file. */
+  protobufLimit?: number;
 }
 
 /** What an export wrote. */
@@ -190,6 +192,36 @@ function writeModel(out: string, parts: Uint8Array[]): number {
   return bytes;
 }
 
+/**
+ * When the model would pass protobuf's limit, moves the head's larger weights to `<out>.data` (ONNX
+ * external data, offsets 4 KiB-aligned) and returns what that file must hold; null when all fits.
+ */
+function externalizeHead(head: HeadGraph, out: string, otherBytes: number, limit: number): { file: string; parts: { offset: number; raw: Uint8Array }[]; length: number } | null {
+  const headBytes = head.initializers.reduce((a, t) => a + t.raw.length, 0);
+  // 1 MB for the nodes, names and metadata around the weights.
+  if (otherBytes + headBytes + (1 << 20) <= limit) return null;
+  const file = `${path.basename(out)}.data`;
+  const parts: { offset: number; raw: Uint8Array }[] = [];
+  let offset = 0;
+  for (const t of head.initializers) {
+    if (t.raw.length < 4096) continue;
+    offset = Math.ceil(offset / 4096) * 4096;
+    t.external = { location: file, offset, length: t.raw.length };
+    parts.push({ offset, raw: t.raw });
+    offset += t.raw.length;
+  }
+  return { file: path.join(path.dirname(path.resolve(out)), file), parts, length: offset };
+}
+
+function writeData(file: string, d: { parts: { offset: number; raw: Uint8Array }[] }): void {
+  const fd = fs.openSync(file, 'w');
+  try {
+    for (const p of d.parts) fs.writeSync(fd, p.raw, 0, p.raw.length, p.offset);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 /** Exports a finished run as an ONNX model at `opts.out` (see the file comment). */
 export function exportModel(db: Db, runId: number, opts: ExportModelOptions): ExportModelResult {
   const t0 = performance.now();
@@ -202,9 +234,12 @@ export function exportModel(db: Db, runId: number, opts: ExportModelOptions): Ex
   let input: ExportModelResult['input'];
   let parts: Uint8Array[];
   let head: HeadGraph;
+  let data: ReturnType<typeof externalizeHead>;
+  const limit = opts.protobufLimit ?? PROTOBUF_LIMIT;
 
   if (opts.headOnly) {
     head = headOf(db, src, EXPORT_INPUTS.embedding);
+    data = externalizeHead(head, opts.out, 0, limit);
     input = { name: EXPORT_INPUTS.embedding, type: 'float32', shape: ['batch', D] };
     md['dinolab.input'] = `embedding float32 [N, ${D}]: the ${src.backbone.name} embedding of each image (${src.preset} preprocessing), as dinolab export-embeddings writes it`;
     md['dinolab.outputs'] = outputsText(head, C);
@@ -224,6 +259,8 @@ export function exportModel(db: Db, runId: number, opts: ExportModelOptions): Ex
     const one = sizes.length === 1 && sizes[0]!.width > 0 && sizes[0]!.height > 0 ? sizes[0]! : null;
     const embedding = 'dinolab/embedding';
     head = headOf(db, src, embedding);
+    const backboneBytes = src.backbone.kind === 'raw-pixels' ? 0 : src.backbone.kind === 'onnx' && src.backbone.file && fs.existsSync(src.backbone.file) ? fs.statSync(src.backbone.file).size : src.backbone.sizeBytes;
+    data = externalizeHead(head, opts.out, backboneBytes, limit);
     if (src.backbone.kind === 'raw-pixels') {
       if (!one) throw new LabError('invalid_input', `The raw-pixels baseline's export takes images of one size, and dataset ${src.datasetId} has images of several sizes: use --head-only.`);
       const front = rawPixelsFrontEnd(one.width, one.height, embedding);
@@ -300,13 +337,18 @@ export function exportModel(db: Db, runId: number, opts: ExportModelOptions): Ex
     }
   }
   const total = parts.reduce((a, p) => a + p.length, 0);
-  if (total > PROTOBUF_LIMIT) {
+  if (total > limit) {
     throw new LabError(
       'invalid_input',
-      `The exported model would be ${(total / 1e9).toFixed(2)} GB, over protobuf's 2 GB limit for one file; moving the weights of so large a model into a separate file is not supported yet.`,
+      `The exported model would be ${(total / 1e9).toFixed(2)} GB, over protobuf's 2 GB limit for one file even with the classifier's weights in a separate file; moving the backbone's own weights out is not supported yet.`,
     );
   }
   const bytes = writeModel(opts.out, parts);
+  if (data) {
+    writeData(data.file, data);
+    extraFiles.push(data.file);
+    head.notes.push(`The classifier's weights (${(data.length / 1e6).toFixed(1)} MB) are in ${path.basename(data.file)} next to the model, which would pass protobuf's 2 GB limit otherwise: keep the two files together.`);
+  }
   return {
     file: path.resolve(opts.out),
     bytes,
