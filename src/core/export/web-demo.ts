@@ -103,7 +103,8 @@ function demoHtml(config: object): string {
 </main>
 <script type="application/json" id="config">${json}</script>
 <script type="module">
-import * as ort from './ort/ort.webgpu.min.mjs';
+// onnxruntime-web from the folder beside this page (imported by URL, so no bundler or CDN is involved).
+const ort = await import(new URL('./ort/${ORT_FILES[0]}', location.href).href);
 const config = JSON.parse(document.getElementById('config').textContent);
 const status = document.getElementById('status');
 ort.env.wasm.wasmPaths = new URL('./ort/', location.href).href;
