@@ -68,6 +68,13 @@ export function packageConfig() {
       '!node_modules/@tensorflow/tfjs-node/**',
       '!node_modules/onnxruntime-node/bin/napi-v*/{darwin,win32}/**',
       '!node_modules/onnxruntime-node/bin/napi-v*/linux/arm64/**',
+      // onnxruntime-web is only copied into exported web demos: its WebGPU bundle and the asyncify wasm it
+      // loads (src/core/export/web-demo.ts) plus its main entry; the other wasm builds are ~60 MB.
+      '!node_modules/onnxruntime-web/lib/**',
+      '!node_modules/onnxruntime-web/dist/ort-wasm-simd-threaded.{wasm,mjs}',
+      '!node_modules/onnxruntime-web/dist/ort-wasm-simd-threaded.{jsep,jspi}.*',
+      '!node_modules/onnxruntime-web/dist/ort.{all,webgl,jspi,wasm,bundle}*',
+      '!node_modules/onnxruntime-web/dist/ort.{js,mjs}',
       '!node_modules/**/*.{md,map,ts}',
       '!node_modules/**/{test,tests,docs,example,examples}/**',
     ],

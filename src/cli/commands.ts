@@ -1,5 +1,7 @@
 /** The domain commands of `dinolab`: datasets, backbones, embeddings, training, comparison. */
-import { CLASSIFIER_KINDS, type ClassifierKind, type JobKind, type JobOf } from '../shared/contract';
+import fs from 'node:fs';
+import path from 'node:path';
+import { CLASSIFIER_KINDS, type ClassifierKind, type ProbeResult, type JobKind, type JobOf } from '../shared/contract';
 import { LabError } from '../core/errors';
 import type { Lab } from '../core/lab';
 import { fmt, table } from './format';
@@ -47,6 +49,52 @@ function parseParam(raw: string): [string, unknown] {
 }
 
 const METRIC_COLS = ['accuracy', 'precision_weighted', 'recall_weighted', 'f1_weighted', 'precision_macro', 'recall_macro', 'f1_macro'] as const;
+
+/**
+ * Tries files through the same probe job as the app's Try page, in batches of 16: a file that cannot be
+ * read, or that the probe refuses (it names the file), is reported on its own and the others are asked again.
+ */
+async function tryFiles(c: Ctx, lab: Lab, setId: number, files: string[]): Promise<({ file: string; probe: ProbeResult } | { file: string; error: string })[]> {
+  const results = new Map<string, { file: string; probe: ProbeResult } | { file: string; error: string }>();
+  const pending: { file: string; name: string; dataBase64: string }[] = [];
+  const seen = new Map<string, number>();
+  for (const file of files) {
+    try {
+      const data = fs.readFileSync(file);
+      if (data.length === 0) throw new Error('the file is empty');
+      const base = path.basename(file);
+      const n = seen.get(base) ?? 0;
+      seen.set(base, n + 1);
+      pending.push({ file, name: n ? `${n}-${base}` : base, dataBase64: data.toString('base64') });
+    } catch (err) {
+      results.set(file, { file, error: (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message });
+    }
+  }
+  for (let i = 0; i < pending.length; i += 16) {
+    let batch = pending.slice(i, i + 16);
+    while (batch.length) {
+      const end = await runJob(c, lab, await lab.call('probe.start', { setId, images: batch.map((b) => ({ name: b.name, dataBase64: b.dataBase64 })) }));
+      if (end.status === 'done' && end.result) {
+        const ids = end.result.probeIds;
+        const byId = new Map((await lab.call('probes.list', { setId })).map((p) => [p.id, p]));
+        batch.forEach((b, j) => {
+          const p = byId.get(ids[j]!);
+          results.set(b.file, p ? { file: b.file, probe: p } : { file: b.file, error: 'no result was stored' });
+        });
+        break;
+      }
+      const msg = end.error ?? `the probe job ended '${end.status}'`;
+      const bad = batch.find((b) => msg.startsWith(`${b.name}: `));
+      if (!bad) {
+        for (const b of batch) results.set(b.file, { file: b.file, error: msg });
+        break;
+      }
+      results.set(bad.file, { file: bad.file, error: msg.slice(bad.name.length + 2) });
+      batch = batch.filter((b) => b !== bad);
+    }
+  }
+  return files.map((f) => results.get(f)!);
+}
 
 export const domainCommands: Record<string, Command> = {
   import: {
@@ -229,6 +277,66 @@ export const domainCommands: Record<string, Command> = {
       const r = await c.lab().call('runs.export', { id: intFlag(c, 'run') ?? 0, outDir: flag(c, 'out') ?? '' });
       c.io.out(c.json ? JSON.stringify(r) : `Wrote ${r.metricsFile} and ${r.predictionsFile} (${r.rows} rows).`);
       return 0;
+    },
+  },
+  'export-model': {
+    usage: 'dinolab export-model --run R --out model.onnx [--head-only] [--web DIR] [--json]',
+    doc: 'Export a finished run as one ONNX model (image in, label and probabilities out; --head-only: embedding in), or a web demo folder (--web).',
+    async run(c) {
+      const webDir = flag(c, 'web');
+      const r = await c.lab().call('runs.exportModel', { id: intFlag(c, 'run') ?? 0, out: flag(c, 'out'), headOnly: c.flags['head-only'] === true, webDir });
+      if (c.json) {
+        c.io.out(JSON.stringify(r));
+        return 0;
+      }
+      const mb = (n: number): string => `${(n / 1e6).toFixed(1)} MB`;
+      c.io.out(`Wrote ${r.file} (${mb(r.bytes)}, ${r.seconds.toFixed(1)} s): ${r.kind}, input ${r.input.name} ${r.input.type} [${r.input.shape.join(', ')}], outputs ${r.outputs.join(', ')}.`);
+      for (const f of r.extraFiles) c.io.out(`  weights: ${f}`);
+      for (const n of r.notes) c.io.err(`Note: ${n}`);
+      if (r.web) c.io.out(`Web demo: ${r.web.index} (serve ${r.web.dir} with any static file server; it runs offline).`);
+      return 0;
+    },
+  },
+  try: {
+    usage: 'dinolab try --set S FILE... [--runs R1,R2] [--json]',
+    doc: "The Try page on the command line: per file, each run's top 3, agreement, the nearest training images and the OOD score.",
+    async run(c) {
+      const lab = c.lab();
+      const setId = intFlag(c, 'set') ?? 0;
+      if (!c.args.length) throw new LabError('invalid_input', 'Name at least one image file: dinolab try --set S FILE...');
+      const set = await lab.call('sets.get', { id: setId });
+      const classes = (await lab.call('datasets.get', { id: set.datasetId })).classes;
+      const runsFlag = flag(c, 'runs');
+      const only = runsFlag ? new Set(runsFlag.split(',').map((s) => Number(s.trim()))) : null;
+      if (only && [...only].some((n) => !Number.isInteger(n) || n <= 0)) throw new LabError('invalid_input', `--runs takes run ids separated by commas, got "${runsFlag}".`);
+      const results = await tryFiles(c, lab, setId, c.args);
+      const label = (i: number): string => classes[i] ?? String(i);
+      const out = results.map((r) =>
+        'error' in r
+          ? r
+          : {
+              file: r.file,
+              predictions: r.probe.predictions
+                .filter((p) => !only || only.has(p.runId))
+                .map((p) => ({ runId: p.runId, kind: p.kind, top: p.top.map((t) => ({ label: t.label, class: label(t.label), prob: t.prob })) })),
+              agree: r.probe.agree,
+              ood: r.probe.ood,
+              neighbors: r.probe.neighbors.map((n) => ({ sampleId: n.sampleId, label: n.label, class: label(n.label), similarity: n.similarity })),
+            },
+      );
+      if (c.json) c.io.out(JSON.stringify(out, null, 2));
+      else {
+        for (const r of out) {
+          if ('error' in r) {
+            c.io.out(`${r.file}: error: ${r.error}`);
+            continue;
+          }
+          c.io.out(`${r.file}: ${r.agree ? 'the runs agree' : 'the runs disagree'}; OOD similarity ${r.ood.similarity.toFixed(3)} (percentile ${(100 * r.ood.percentile).toFixed(0)}${r.ood.unusual ? ', unusual' : ''})`);
+          for (const p of r.predictions) c.io.out(`  run ${p.runId} ${p.kind}: ${p.top.map((t) => `${t.class} ${(100 * t.prob).toFixed(1)}%`).join(', ')}`);
+          c.io.out(`  nearest training images: ${r.neighbors.slice(0, 5).map((n) => `#${n.sampleId} ${n.class} (${n.similarity.toFixed(3)})`).join(', ')}`);
+        }
+      }
+      return out.some((r) => 'error' in r) ? 1 : 0;
     },
   },
   experiment: {

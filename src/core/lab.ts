@@ -4,6 +4,7 @@
  * in dispatch(), so every host gets the same checks and the same error envelope.
  */
 import fs from 'node:fs';
+import path from 'node:path';
 import { z } from 'zod';
 import {
   formatZodError,
@@ -31,6 +32,8 @@ import { exportEmbeddings } from './embeddings/export';
 import { describeKinds } from './classifiers/describe';
 import { allSpecs } from './classifiers/registry';
 import { createRun } from './runs/train-run';
+import { exportModel } from './export/model-export';
+import { WEB_MODEL_FILE, writeWebDemo } from './export/web-demo';
 import { attachRunJob, compareRuns, deleteRun, exportRun, getRun, listRuns, markInterruptedRuns } from './runs/queries';
 import { misclassified } from './predict/misclassified';
 import { deleteProbe, listProbes } from './predict/queries';
@@ -221,6 +224,15 @@ function createHandlers(lab: Lab): Handlers {
     },
     'runs.misclassified': (i) => misclassified(db, i),
     'runs.export': (i, ctx) => exportRun(db, i.id, resolveUserPath(i.outDir, ctx, lab.dataDir)),
+    'runs.exportModel': (i, ctx) => {
+      if (i.webDir && i.headOnly) throw new LabError('invalid_input', 'The web demo takes images: it needs the full model, not headOnly.');
+      const models = modelsDir(lab.dataDir);
+      const webDir = i.webDir ? resolveUserPath(i.webDir, ctx, lab.dataDir) : null;
+      // Neither given (the app's button): the data directory's exports folder.
+      const out = i.out ? resolveUserPath(i.out, ctx, lab.dataDir) : webDir ? path.join(webDir, WEB_MODEL_FILE) : path.join(lab.dataDir, 'exports', `run-${i.id}.onnx`);
+      const r = exportModel(db, i.id, { out, headOnly: i.headOnly, modelsDir: models });
+      return { ...r, web: webDir ? writeWebDemo(webDir, r) : null };
+    },
     'experiment.start': (i) => {
       if (!i.demo) {
         if (!i.datasetId) throw new LabError('invalid_input', 'datasetId: required unless demo is true.');

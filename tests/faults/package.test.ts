@@ -113,6 +113,11 @@ describe('npm run dist (electron-builder, --dir, stand-in Electron)', () => {
     expect(natives.some((f) => f.startsWith('/node_modules/@img/sharp-linux-x64/'))).toBe(true);
     expect(natives.some((f) => f.startsWith('/node_modules/@img/sharp-libvips-linux-x64/'))).toBe(true);
     expect(list.some((f) => /onnxruntime-node\/bin\/napi-v\d+\/(darwin|win32)\//.test(f))).toBe(false);
+    // The web demo's onnxruntime-web files (and its main entry) are packaged; its other wasm builds are not.
+    for (const f of ['ort.webgpu.min.mjs', 'ort-wasm-simd-threaded.asyncify.mjs', 'ort-wasm-simd-threaded.asyncify.wasm', 'ort.node.min.js']) {
+      expect(inArchive.has(`/node_modules/onnxruntime-web/dist/${f}`), f).toBe(true);
+    }
+    expect(list.some((f) => /onnxruntime-web\/dist\/ort-wasm-simd-threaded\.(jsep\.|jspi\.)?wasm$/.test(f))).toBe(false);
     // Entries: unpacked; every relative import exists unpacked, every package import resolves in the package.
     const seen = new Set<string>();
     const packages = new Set<string>();

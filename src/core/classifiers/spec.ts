@@ -5,6 +5,7 @@
  */
 import type { z } from 'zod';
 import type { ClassifierKind } from '../../shared/contract';
+import type { HeadGraph, HeadIo } from './head-graph';
 import type { Classifier, SavedModel } from './types';
 
 /** Facts about a kind that the engine and the UI act on. */
@@ -42,6 +43,12 @@ export interface ClassifierSpec<K extends ClassifierKind = ClassifierKind, P ext
   create(params: P, ctx: { numClasses: number; seed: number }): Classifier<P>;
   /** A fitted classifier from what its toJSON() returned. */
   load(saved: SavedModel): Classifier<P>;
+  /**
+   * The fitted classifier as an ONNX head (its `onnx-head.ts`): float32 embeddings [batch, D] in,
+   * `label` int64 [batch] and `probabilities` [batch, C] (or `decision_values`) out, the same values the
+   * classifier gives. LabError('invalid_input') for a classifier of another kind or not fitted.
+   */
+  exportHead(clf: Classifier<P>, io: HeadIo): HeadGraph;
 }
 
 /** Declares a kind (keeps the params type tied to the schema). */

@@ -111,7 +111,7 @@ function rawPixelsEmbedder(): Embedder {
 }
 
 /** The model file of an ONNX backbone (random-vit is built into modelsDir on first use). */
-function modelPathOf(backbone: BackboneRow, modelsDir: string): string {
+export function modelPathOf(backbone: BackboneRow, modelsDir: string): string {
   if (backbone.kind === 'random-vit') return ensureRandomVit(modelsDir);
   if (!backbone.file || !fs.existsSync(backbone.file)) {
     throw new LabError('not_found', `The model file of backbone "${backbone.name}" (${backbone.file ?? 'none'}) is missing: add the file again.`);

@@ -188,3 +188,21 @@ export function spliceModel(model: Uint8Array, spec: SpliceSpec): Uint8Array {
   }
   return out;
 }
+
+/** The files a model's initializers keep their data in (TensorProto.external_data 'location'), each once. */
+export function externalDataFiles(model: Uint8Array): string[] {
+  const g = graphRange(model);
+  const out = new Set<string>();
+  for (const f of fields(model, ...sub(g))) {
+    if (f.wire !== 2 || f.field !== GraphField.initializer) continue;
+    let external = false;
+    const locations: string[] = [];
+    for (const t of fields(model, ...sub(f))) {
+      if (t.field === 14 && t.wire === 0 && t.value === 1) external = true;
+      // TensorProto.external_data (13): StringStringEntryProto { key = 1; value = 2 }
+      if (t.field === 13 && t.wire === 2 && stringField(model, ...sub(t), 1) === 'location') locations.push(stringField(model, ...sub(t), 2) ?? '');
+    }
+    if (external) for (const l of locations) if (l) out.add(l);
+  }
+  return [...out];
+}

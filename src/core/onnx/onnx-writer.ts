@@ -25,6 +25,8 @@ export interface TensorDef {
   dims: number[];
   /** Little-endian raw bytes of the elements (float32 for FLOAT, int64 for INT64, ...). */
   raw: Uint8Array;
+  /** Keep the bytes in a file next to the model instead (ONNX external data); `raw` is then not written. */
+  external?: { location: string; offset: number; length: number };
 }
 
 /** Attribute values: int, float, string, ints, floats, a tensor, or a graph (the body of Loop, If, Scan). */
@@ -61,6 +63,8 @@ export interface ModelDef extends GraphDef {
   irVersion?: number;
   graphName?: string;
   producer?: string;
+  /** ModelProto.metadata_props: free key/value strings (class names, provenance, ...). */
+  metadata?: Record<string, string>;
 }
 
 /** Grows a byte buffer; protobuf is small-endian varints and length-delimited submessages. */
@@ -146,7 +150,19 @@ function writeTensor(w: Writer, t: TensorDef): void {
   for (const d of t.dims) w.int(1, d);
   w.int(2, t.type);
   w.str(8, t.name);
-  w.lenDelim(9, t.raw);
+  if (t.external) {
+    const entries: [string, string][] = [
+      ['location', t.external.location],
+      ['offset', String(t.external.offset)],
+      ['length', String(t.external.length)],
+    ];
+    for (const [k, v] of entries)
+      w.msg(13, (e) => {
+        e.str(1, k);
+        e.str(2, v);
+      });
+    w.int(14, 1);
+  } else w.lenDelim(9, t.raw);
 }
 
 function writeValueInfo(w: Writer, v: ValueInfo): void {
@@ -240,6 +256,25 @@ export function encodeModel(m: ModelDef): Uint8Array {
     o.str(1, '');
     o.int(2, m.opset ?? 17);
   });
+  for (const [k, v] of Object.entries(m.metadata ?? {})) writeMetadataEntry(w, k, v);
+  return w.finish();
+}
+
+function writeMetadataEntry(w: Writer, key: string, value: string): void {
+  // ModelProto.metadata_props (14): StringStringEntryProto { key = 1; value = 2 }
+  w.msg(14, (e) => {
+    e.str(1, key);
+    e.str(2, value);
+  });
+}
+
+/**
+ * ModelProto.metadata_props entries, encoded, to append to an encoded model (protobuf fields may come in
+ * any order, so appending them to a spliced backbone adds its metadata without re-encoding it).
+ */
+export function encodeMetadataProps(metadata: Record<string, string>): Uint8Array {
+  const w = new Writer();
+  for (const [k, v] of Object.entries(metadata)) writeMetadataEntry(w, k, v);
   return w.finish();
 }
 

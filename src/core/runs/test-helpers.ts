@@ -12,6 +12,8 @@ export interface BlobSetOptions {
   seed?: number;
   name?: string;
   status?: 'pending' | 'running' | 'partial' | 'done' | 'failed';
+  /** The set's backbone (default: a raw-pixels row named test-raw). */
+  backboneId?: number;
 }
 
 /**
@@ -41,6 +43,7 @@ export function insertBlobEmbeddingSet(db: Db, o: BlobSetOptions = {}): { datase
     );
     const bb = db.prepare('SELECT id FROM backbones WHERE name = ?').get('test-raw') as { id: number } | undefined;
     const backboneId =
+      o.backboneId ??
       bb?.id ??
       Number(db.prepare("INSERT INTO backbones (name, kind, dim, created_at) VALUES ('test-raw', 'raw-pixels', ?, ?)").run(D, now).lastInsertRowid);
     setId = Number(

@@ -91,6 +91,31 @@ export const trainingApi = {
     z.object({ metricsFile: z.string(), predictionsFile: z.string(), rows: z.number() }),
     'Write metrics.json and predictions.csv (sample_id,split,label,predicted,p_0..p_{C-1}) of a run.',
   ),
+  'runs.exportModel': method(
+    z
+      .object({
+        id,
+        /** The .onnx file to write (the full model, or the head with headOnly); absent without webDir: <data dir>/exports/run-<id>.onnx. */
+        out: z.string().min(1).optional(),
+        headOnly: z.boolean().default(false),
+        /** A folder for the web demo: index.html, model.onnx and onnxruntime-web's files. */
+        webDir: z.string().min(1).optional(),
+      })
+      .strict(),
+    z.object({
+      file: z.string(),
+      bytes: z.number(),
+      extraFiles: z.array(z.string()),
+      input: z.object({ name: z.string(), type: z.enum(['uint8', 'float32']), shape: z.array(z.union([z.number(), z.string()])) }),
+      outputs: z.array(z.string()),
+      classes: z.array(z.string()),
+      kind: z.string(),
+      seconds: z.number(),
+      notes: z.array(z.string()),
+      web: z.object({ dir: z.string(), index: z.string(), files: z.array(z.string()) }).nullable(),
+    }),
+    'Export a finished run as one ONNX model (backbone + preprocessing + head; or the head alone) and/or a web demo folder.',
+  ),
   'runs.misclassified': method(
     z
       .object({

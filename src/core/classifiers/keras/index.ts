@@ -1,4 +1,5 @@
 /** The keras kind: a TensorFlow.js layers Sequential net trained with model.fit. */
+import { LabError } from '../../errors';
 import { defineClassifier } from '../spec';
 import { KerasClassifier } from './keras';
 import { kerasParams, tags, text } from './params';
@@ -10,4 +11,8 @@ export const keras = defineClassifier({
   tags,
   create: (params, ctx) => new KerasClassifier(params, ctx),
   load: (saved) => KerasClassifier.load(saved),
+  exportHead: (clf, io) => {
+    if (!(clf instanceof KerasClassifier)) throw new LabError('invalid_input', `A keras head cannot be built from a ${clf.kind} classifier.`);
+    return clf.onnxHead(io);
+  },
 });

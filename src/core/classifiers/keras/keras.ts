@@ -1,4 +1,6 @@
 import { LabError, throwIfAborted } from '../../errors';
+import type { HeadGraph, HeadIo } from '../head-graph';
+import { kerasHead } from './onnx-head';
 import { argmaxRows, takeLabels, takeRows, type Matrix } from '../../math/matrix';
 import { renormalizeRowsInPlace } from '../../math/normalize';
 import { Prng, permutation, stratifiedSplit } from '../../math/prng';
@@ -168,6 +170,12 @@ export class KerasClassifier implements Classifier<KerasParams> {
 
   async predict(X: Matrix): Promise<Int32Array> {
     return argmaxRows(await this.predictProba(X));
+  }
+
+  /** The fitted net as an ONNX head (see onnx-head.ts). */
+  onnxHead(io: HeadIo): HeadGraph {
+    if (!this.weights) throw new LabError('invalid_input', 'keras: the classifier is not fitted.');
+    return kerasHead(io, this.weights, this.dim, this.params.hidden, this.numClasses);
   }
 
   toJSON(): SavedModel {

@@ -1,4 +1,5 @@
 /** The knn kind: DINO's weighted k-NN; its saved model is its training set (stored by reference). */
+import { LabError } from '../../errors';
 import { defineClassifier } from '../spec';
 import { KnnClassifier } from './knn';
 import { knnParams, tags, text } from './params';
@@ -10,4 +11,8 @@ export const knn = defineClassifier({
   tags,
   create: (params, ctx) => new KnnClassifier(params, ctx),
   load: (saved) => KnnClassifier.load(saved),
+  exportHead: (clf, io) => {
+    if (!(clf instanceof KnnClassifier)) throw new LabError('invalid_input', `A knn head cannot be built from a ${clf.kind} classifier.`);
+    return clf.onnxHead(io);
+  },
 });

@@ -1,4 +1,6 @@
 import { LabError, throwIfAborted } from '../../errors';
+import type { HeadGraph, HeadIo } from '../head-graph';
+import { knnHead } from './onnx-head';
 import { argmaxRows, type Matrix } from '../../math/matrix';
 import { normalizeRows } from '../../math/normalize';
 import { initTf, tfBackend } from '../tf-backend';
@@ -130,6 +132,12 @@ export class KnnClassifier implements Classifier<KnnParams> {
 
   async predict(X: Matrix): Promise<Int32Array> {
     return argmaxRows(await this.predictProba(X));
+  }
+
+  /** The fitted k-NN as an ONNX head (see onnx-head.ts): its training vectors travel inside. */
+  onnxHead(io: HeadIo): HeadGraph {
+    if (!this.train || !this.labels) throw new LabError('invalid_input', 'knn: the classifier is not fitted.');
+    return knnHead(io, { train: this.train, labels: this.labels, D: this.dim, C: this.numClasses, k: this.params.k, temperature: this.params.temperature });
   }
 
   toJSON(): SavedModel {

@@ -1,4 +1,6 @@
 import { LabError, throwIfAborted } from '../../errors';
+import type { HeadGraph, HeadIo } from '../head-graph';
+import { logregHead } from './onnx-head';
 import { lbfgs } from '../../math/lbfgs';
 import { argmaxRows, takeLabels, takeRows, type Matrix } from '../../math/matrix';
 import { columnStandardizer, softmaxRowsInPlace, standardizeRows } from '../../math/normalize';
@@ -195,6 +197,12 @@ export class LogregClassifier implements Classifier<LogregParams> {
 
   async predict(X: Matrix): Promise<Int32Array> {
     return argmaxRows(await this.predictProba(X));
+  }
+
+  /** The fitted probe as an ONNX head (see onnx-head.ts). */
+  onnxHead(io: HeadIo): HeadGraph {
+    if (!this.W || !this.b || !this.mean || !this.std) throw new LabError('invalid_input', 'logreg: the classifier is not fitted.');
+    return logregHead(io, { mean: this.mean, std: this.std, W: this.W, b: this.b, D: this.dim, K: this.numClasses });
   }
 
   /** Coefficients in scikit-learn's layout coef_[class][feature] (on standardised features) and intercept_. */

@@ -1,4 +1,5 @@
 /** The mlp kind: the reference study's PyTorch-style MLP with best-epoch restore (onnxruntime or tfjs engine). */
+import { LabError } from '../../errors';
 import { defineClassifier } from '../spec';
 import { MlpClassifier } from './mlp';
 import { mlpParams, tags, text } from './params';
@@ -12,4 +13,8 @@ export const mlp = defineClassifier({
   selectsOnTest: (params) => params.selectOn === 'test',
   create: (params, ctx) => new MlpClassifier(params, ctx),
   load: (saved) => MlpClassifier.load(saved),
+  exportHead: (clf, io) => {
+    if (!(clf instanceof MlpClassifier)) throw new LabError('invalid_input', `A mlp head cannot be built from a ${clf.kind} classifier.`);
+    return clf.onnxHead(io);
+  },
 });

@@ -6,7 +6,9 @@ import { b64ToF32, f32ToB64, type Classifier, type ClassifierContext, type Epoch
 import { OnnxMlpTrainer } from './mlp-onnx';
 import type { AdamConfig, MlpEngine } from './engine';
 import { forwardTf, mlpLayout, TfjsMlpTrainer } from './mlp-tfjs';
+import { mlpHead } from './onnx-head';
 import type { MlpParams } from './params';
+import type { HeadGraph, HeadIo } from '../head-graph';
 
 /** PyTorch's Adam defaults (betas 0.9/0.999, eps 1e-8 added to sqrt(v_hat)). */
 const ADAM = { b1: 0.9, b2: 0.999, eps: 1e-8 };
@@ -194,6 +196,12 @@ export class MlpClassifier implements Classifier<MlpParams> {
 
   async predict(X: Matrix): Promise<Int32Array> {
     return argmaxRows(await this.predictProba(X));
+  }
+
+  /** The fitted net as an ONNX head (see onnx-head.ts). */
+  onnxHead(io: HeadIo): HeadGraph {
+    if (!this.theta) throw new LabError('invalid_input', 'mlp: the classifier is not fitted.');
+    return mlpHead(io, this.theta, this.dim, this.params.hidden, this.numClasses);
   }
 
   toJSON(): SavedModel {

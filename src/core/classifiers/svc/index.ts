@@ -1,4 +1,5 @@
 /** The svc kind: an RBF C-SVC, one-vs-one like libsvm (scikit-learn's SVC()). */
+import { LabError } from '../../errors';
 import { defineClassifier } from '../spec';
 import { svcParams, tags, text } from './params';
 import { SVC } from './svc';
@@ -10,4 +11,8 @@ export const svc = defineClassifier({
   tags,
   create: (params, ctx) => new SVC(params, ctx),
   load: (saved) => SVC.load(saved),
+  exportHead: (clf, io) => {
+    if (!(clf instanceof SVC)) throw new LabError('invalid_input', `A svc head cannot be built from a ${clf.kind} classifier.`);
+    return clf.onnxHead(io);
+  },
 });

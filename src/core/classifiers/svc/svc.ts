@@ -1,4 +1,6 @@
 import os from 'node:os';
+import type { HeadGraph, HeadIo } from '../head-graph';
+import { svcHead } from './onnx-head';
 import { LabError, throwIfAborted } from '../../errors';
 import { matrix, type Matrix } from '../../math/matrix';
 import type { Classifier, ClassifierContext, FitOptions, SavedModel } from '../types';
@@ -211,6 +213,13 @@ export class SVC implements Classifier<SvcParams> {
       for (let i = 0; i < k; i++) out.data[o + m.classes[i]!] = pk[i]! / s;
     }
     return out;
+  }
+
+  /** The fitted SVC as an ONNX head (see onnx-head.ts): decision values and the vote, no probabilities yet. */
+  onnxHead(io: HeadIo): HeadGraph {
+    const m = this.requireModel();
+    if (m.classes.length < 2) throw new LabError('invalid_input', 'SVC: a model with one class has no decision values to export.');
+    return svcHead(io, m);
   }
 
   toJSON(): SavedModel {
