@@ -318,7 +318,8 @@ export class JobManager {
         if (run.phaseStart.phase !== m.phase) run.phaseStart = { phase: m.phase, t: now, done: m.done };
         const dt = (now - run.phaseStart.t) / 1000;
         const rate = m.ratePerSec ?? (dt > 0.2 ? (m.done - run.phaseStart.done) / dt : null);
-        const eta = m.etaSec ?? (rate && rate > 0 ? (m.total - m.done) / rate : null);
+        // No ETA before there is a rate (nothing done yet): never "ETA 0 ms" at a job's start.
+        const eta = rate && rate > 0 && m.done > 0 ? (m.etaSec ?? (m.total - m.done) / rate) : null;
         this.opts.db.prepare(`UPDATE jobs SET phase = ?, done = ?, total = ? WHERE id = ?`).run(m.phase, m.done, m.total, id);
         this.opts.emit({ name: 'job.progress', payload: { jobId: id, kind, phase: m.phase, done: m.done, total: m.total, ratePerSec: rate, etaSec: eta } });
         break;

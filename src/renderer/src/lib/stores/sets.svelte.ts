@@ -19,6 +19,9 @@ class SetsStore extends ListStore<EmbeddingSet> {
     jobsStore.onSettled((j) => {
       if (j.kind === 'embed' || j.kind === 'experiment') void this.refresh();
     });
+    jobsStore.onPhase((p) => {
+      if (p.kind === 'embed' || p.kind === 'experiment') void this.refresh();
+    });
   }
 
   get done(): EmbeddingSet[] {
