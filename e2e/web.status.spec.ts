@@ -92,4 +92,10 @@ test('the live panel follows the run that trains, and a run with a logged epoch 
   await expect(knn).toContainText('(1 ahead)');
   await keras.getByTestId('run-cancel').click();
   await expect(knn).toHaveAttribute('data-status', 'done', { timeout: 60_000 });
+
+  // A k beyond the set's 100 training images is refused at once, with the limit.
+  await page.getByTestId('kind-tab-knn').click();
+  await page.getByTestId('panel-knn').getByTestId('param-k').locator('input').fill('5000');
+  await page.getByTestId('start-knn').click();
+  await expect(page.getByTestId('start-error-knn')).toContainText('k = 5000 is more than the 100 training images of this set: choose k of at most 100.');
 });
