@@ -33,6 +33,10 @@ export const datasetSummary = z.object({
   fingerprint: z.string().nullable(),
   source: z.string(),
   createdAt: z.string(),
+  /** Files a folder import skipped (not images, damaged, empty): the count, and the first 100 with the reason. */
+  skipped: z.object({ count: z.number(), files: z.array(z.object({ path: z.string(), reason: z.string() })) }).default({ count: 0, files: [] }),
+  /** What about the data makes some metrics impossible (an empty test split, classes without test images), in plain words. */
+  warnings: z.array(z.string()).default([]),
 });
 export type DatasetSummary = z.infer<typeof datasetSummary>;
 
