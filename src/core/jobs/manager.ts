@@ -214,6 +214,11 @@ export class JobManager {
     return this.get(id);
   }
 
+  /** Whether this host runs or queues any job (a whole-file rewrite such as VACUUM waits for none). */
+  busy(): boolean {
+    return this.running.size > 0 || this.queue.length > 0;
+  }
+
   /** The pid of a running job's process (tests kill it). */
   pidOf(id: string): number | null {
     return this.running.get(id)?.child.pid ?? null;
