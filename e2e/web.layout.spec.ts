@@ -105,3 +105,40 @@ test('a skip link leads from the first Tab to the page content', async ({ page }
   await expect(page.locator('main#content')).toBeFocused();
   await expect(page.getByTestId('page-datasets')).toBeVisible();
 });
+
+test('the set list: batch with its unit and a tooltip, notes under their set, Start (not Resume) for a set where nothing ran', async ({ page }) => {
+  test.setTimeout(120_000);
+  await page.goto(app.url);
+  await open(page, 'embeddings');
+  const batch = page.locator('[data-testid="set"]').first().getByTestId('set-batch');
+  await expect(batch).toHaveText(/^\d+ img$/);
+  await expect(batch).toHaveAttribute('title', /Images per inference call/);
+  // Notes are never inside a row's Actions cell.
+  await expect(page.locator('[data-testid="set"] [data-testid="set-notice"]')).toHaveCount(0);
+
+  // A new set whose job is cancelled while it waits (a training run holds the compute slot) offers Start, not Resume.
+  await open(page, 'train');
+  await page.getByTestId('kind-tab-keras').click();
+  await page.getByTestId('panel-keras').getByTestId('param-epochs').locator('input').fill('5000');
+  await page.getByTestId('start-keras').click();
+  const keras = page.locator('[data-testid="run"][data-kind="keras"][data-status="running"]');
+  await expect(keras).toHaveCount(1, { timeout: 30_000 });
+  await open(page, 'embeddings');
+  const raw = app.cliJson<{ id: number; name: string }[]>('backbones').find((b) => b.name === 'raw-pixels')!;
+  await page.getByTestId('embed-backbone').selectOption(String(raw.id));
+  await page.getByTestId('preset-dinov2-eval').check();
+  await page.getByTestId('embed-provider').selectOption('cpu');
+  await page.getByTestId('embed-start').click();
+  const row = page.locator('[data-testid="set"]').filter({ hasText: 'dinov2-eval' });
+  await expect(row).toHaveAttribute('data-status', 'pending');
+  // While its job waits: neither Start nor Resume.
+  await expect(row.getByTestId('set-resume')).toHaveCount(0);
+  await expect(row.getByTestId('set-start')).toHaveCount(0);
+  const queued = page.locator('[data-testid="job-progress"][data-status="queued"]');
+  await expect(queued.getByTestId('job-queued')).toHaveText('queued (1 ahead)');
+  await queued.getByTestId('job-progress-cancel').click();
+  await expect(row.getByTestId('set-start')).toBeVisible();
+  await expect(row.getByTestId('set-resume')).toHaveCount(0);
+  await open(page, 'train');
+  await keras.getByTestId('run-cancel').click();
+});
