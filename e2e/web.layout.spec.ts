@@ -142,3 +142,27 @@ test('the set list: batch with its unit and a tooltip, notes under their set, St
   await open(page, 'train');
   await keras.getByTestId('run-cancel').click();
 });
+
+test('the sample browser opens in view, and a clicked sample shows a larger image, its facts and nearest neighbours', async ({ page }) => {
+  await page.setViewportSize({ width: 900, height: 700 });
+  await page.goto(app.url);
+  await page.locator('[data-testid="dataset"][aria-label="CIFAR-10"]').getByTestId('browse').click();
+  const browser = page.getByTestId('sample-browser');
+  await expect(browser).toBeInViewport();
+  const first = browser.getByTestId('sample').first();
+  const id = await first.getAttribute('data-id');
+  await first.getByRole('button').click();
+  const detail = page.getByTestId('sample-detail');
+  await expect(detail).toBeInViewport();
+  const img = detail.getByTestId('sample-detail-image');
+  await expect(img).toHaveAttribute('src', /^data:image\/png;base64,/);
+  expect((await img.boundingBox())!.width).toBeGreaterThan(128);
+  // The same facts as the grid's entry for it (source · W×H · split) and its class name.
+  const [source, , split] = (await first.getAttribute('title'))!.split(' · ');
+  await expect(detail.getByTestId('sample-detail-split')).toHaveText(split!);
+  await expect(detail.getByTestId('sample-detail-source')).toHaveText(source!);
+  await expect(detail.getByTestId('sample-detail-label')).toHaveText((await first.locator('.lab').textContent())!);
+  // The dataset has a finished raw-pixels set: its 8 nearest training images, not the sample itself.
+  await expect(detail.getByTestId('sample-neighbour')).toHaveCount(8);
+  await expect(detail.locator(`button[title="Open sample #${id}"]`)).toHaveCount(0);
+});

@@ -16,6 +16,7 @@ import {
   type MethodParsedInput,
 } from '../shared/contract';
 import { openDatabase, reclaimSpace, type Db } from './db/database';
+import { sampleDetail } from './datasets/sample-detail';
 import { LabError, toLabError } from './errors';
 import { collectInfo } from './info';
 import { resolveEntry } from './entry';
@@ -170,6 +171,7 @@ function createHandlers(lab: Lab): Handlers {
       return { total: page.total, items };
     },
     'samples.thumb': async (i) => ({ thumb: await thumbDataUrl(db, i.sampleId) }),
+    'samples.get': (i) => sampleDetail(db, i.sampleId),
 
     'backbones.list': () => listBackbones(db),
     'backbones.catalog': () => CATALOG.map((e) => ({ ...e, files: [...e.files] })),

@@ -248,6 +248,15 @@ function sampleRow(db: Db, sampleId: number): SampleImageRow {
   return r;
 }
 
+/** A sample's facts (dataset, split, label, source file, size); not_found when absent. */
+export function sampleFacts(db: Db, sampleId: number): { id: number; datasetId: number; split: 'train' | 'test'; label: number; source: string; width: number; height: number } {
+  const r = db.prepare('SELECT id, dataset_id AS datasetId, split, label, source, width, height FROM samples WHERE id = ?').get(sampleId) as
+    | { id: number; datasetId: number; split: 'train' | 'test'; label: number; source: string; width: number; height: number }
+    | undefined;
+  if (!r) throw new LabError('not_found', `There is no sample with id ${sampleId}.`);
+  return r;
+}
+
 /** A browsable thumbnail: PNG from inline pixels (upscaled x2, nearest), else the stored JPEG thumb. */
 export async function sampleThumbnail(db: Db, sampleId: number): Promise<{ mime: string; data: Buffer }> {
   const r = sampleRow(db, sampleId);

@@ -100,6 +100,14 @@ export function deleteSet(db: Db, id: number): void {
   if (res.changes === 0) throw new LabError('not_found', `Embedding set ${id} does not exist.`);
 }
 
+/** One sample's vector in a set, or null when the set has none for it. */
+export function sampleVector(db: Db, setId: number, sampleId: number): Float32Array | null {
+  const r = db.prepare('SELECT e.vector, es.dim FROM embeddings e JOIN embedding_sets es ON es.id = e.set_id WHERE e.set_id = ? AND e.sample_id = ?').get(setId, sampleId) as
+    | { vector: Buffer; dim: number }
+    | undefined;
+  return r ? blobToF32(r.vector, r.dim) : null;
+}
+
 /** How many vectors a set has per split, and its dataset's number of classes. */
 export function setShape(db: Db, setId: number): { trainRows: number; testRows: number; numClasses: number } {
   const rows = db

@@ -80,6 +80,26 @@ export const datasetsApi = {
   ),
   'datasets.rename': method(z.object({ id, name: datasetName }).strict(), datasetSummary, 'Rename a dataset.'),
   'datasets.delete': method(z.object({ id }).strict(), z.object({ deleted: z.number() }), 'Delete a dataset with its embeddings and runs.'),
+  'samples.get': method(
+    z.object({ sampleId: id }).strict(),
+    z.object({
+      id: z.number(),
+      datasetId: z.number(),
+      split,
+      label: z.number(),
+      source: z.string(),
+      width: z.number(),
+      height: z.number(),
+      /** The image at up to 256 px (small images scaled up without smoothing), as a data URL. */
+      image: z.string(),
+      /** The finished embedding set the neighbours come from (the newest of the dataset), or null. */
+      setId: z.number().nullable(),
+      setLabel: z.string().nullable(),
+      /** Its nearest training images in that set (cosine), itself left out. */
+      neighbors: z.array(z.object({ sampleId: z.number(), label: z.number(), similarity: z.number(), thumb: z.string() })),
+    }),
+    'One sample opened: a larger image, its label, split and source file, and its nearest training images in a finished set.',
+  ),
   'samples.list': method(
     z
       .object({
