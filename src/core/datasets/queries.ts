@@ -56,7 +56,7 @@ export function splitWarnings(classes: string[], perClass: { train: number[]; te
   if (none.length) {
     const names = none.map((c) => `'${c}'`).join(', ');
     out.push(
-      `No test images for ${none.length === 1 ? 'class' : 'classes'} ${names} (too few images for the test fraction): their test recall and F1 cannot be measured, so they show "–". Add images or raise the test fraction.`,
+      `No test images for ${none.length === 1 ? 'class' : 'classes'} ${names}: their test recall and F1 cannot be measured, so they show "–" (for an image folder: add images to ${none.length === 1 ? 'it' : 'them'} or raise the test fraction).`,
     );
   }
   const noTrain = classes.filter((_, i) => (perClass.train[i] ?? 0) === 0);
