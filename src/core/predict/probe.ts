@@ -49,6 +49,8 @@ function unreadable(file: string, err: unknown): string {
   } catch {
     /* gone: reported below as unreadable */
   }
+  // decodeRGB's own refusals are already plain sentences naming the file.
+  if (err instanceof LabError) return err.message;
   if (size === 0) return 'The file is empty (0 bytes).';
   const msg = err instanceof Error ? err.message : String(err);
   if (/unsupported image format|bad seek|corrupt|premature end|invalid|unable to|vips/i.test(msg)) {
