@@ -48,6 +48,18 @@ function parseParam(raw: string): [string, unknown] {
   return [key, value];
 }
 
+/** What an import left out or cannot measure: skipped files (listed) and split warnings, one line each. */
+function datasetNotes(d: { skipped: { count: number; files: { path: string; reason: string }[] }; warnings: string[]; id: number }): string[] {
+  const out: string[] = [];
+  if (d.skipped.count) {
+    out.push(`Skipped ${d.skipped.count} file(s) that are not usable images:`);
+    for (const f of d.skipped.files) out.push(`  ${f.path}: ${f.reason}`);
+    if (d.skipped.count > d.skipped.files.length) out.push(`  … and ${d.skipped.count - d.skipped.files.length} more (dinolab datasets skipped ${d.id}).`);
+  }
+  for (const w of d.warnings) out.push(`Warning: ${w}`);
+  return out;
+}
+
 const METRIC_COLS = ['accuracy', 'precision_weighted', 'recall_weighted', 'f1_weighted', 'precision_macro', 'recall_macro', 'f1_macro'] as const;
 
 /**
@@ -117,7 +129,14 @@ export const domainCommands: Record<string, Command> = {
         job = await lab.call('datasets.import', { source: { type: 'sample', name: 'shapes10', train: intFlag(c, 'train'), test: intFlag(c, 'test') }, name });
       } else throw new LabError('invalid_input', `Usage: ${domainCommands.import!.usage}`);
       const end = await runJob(c, lab, job);
-      if (end.status === 'done') c.io.out(c.json ? JSON.stringify(end.result) : `Imported: ${fmt(end.result)}`);
+      if (end.status === 'done') {
+        const ds = end.result ? await lab.call('datasets.get', { id: end.result.datasetId }) : null;
+        if (c.json) c.io.out(JSON.stringify(ds ? { ...end.result, skippedFiles: ds.skipped.files, warnings: ds.warnings } : end.result));
+        else {
+          c.io.out(`Imported: ${fmt(end.result)}`);
+          if (ds) for (const line of datasetNotes(ds)) c.io.out(line);
+        }
+      }
       return jobExit(end, c);
     },
   },
@@ -134,7 +153,7 @@ export const domainCommands: Record<string, Command> = {
     },
   },
   datasets: {
-    usage: 'dinolab datasets [--json] | datasets rm <id> | datasets rename <id> <name>',
+    usage: 'dinolab datasets [--json] | datasets rm <id> | datasets rename <id> <name> | datasets skipped <id>',
     doc: 'List datasets (counts per split and class, class names, fingerprint); delete or rename one.',
     async run(c) {
       const lab = c.lab();
@@ -148,14 +167,24 @@ export const domainCommands: Record<string, Command> = {
         c.io.out(c.json ? JSON.stringify(r) : `Renamed to ${r.name}.`);
         return 0;
       }
+      if (c.args[0] === 'skipped') {
+        const d = await lab.call('datasets.get', { id: Number(c.args[1]) });
+        if (c.json) c.io.out(JSON.stringify(d.skipped, null, 2));
+        else {
+          c.io.out(`${d.name}: ${d.skipped.count} file(s) skipped${d.skipped.count > d.skipped.files.length ? ` (the first ${d.skipped.files.length} listed)` : ''}.`);
+          for (const f of d.skipped.files) c.io.out(`  ${f.path}: ${f.reason}`);
+        }
+        return 0;
+      }
       const list = await lab.call('datasets.list', {});
       if (c.json) c.io.out(JSON.stringify(list, null, 2));
       else
         c.io.out(
           table(
-            list.map((d) => ({ id: d.id, name: d.name, kind: d.kind, train: d.counts.train, test: d.counts.test, classes: d.classes.length, per_class_train: d.perClass.train.join('/'), fingerprint: d.fingerprint?.slice(0, 16) ?? '-' })),
+            list.map((d) => ({ id: d.id, name: d.name, kind: d.kind, train: d.counts.train, test: d.counts.test, classes: d.classes.length, skipped: d.skipped.count, per_class_train: d.perClass.train.join('/'), fingerprint: d.fingerprint?.slice(0, 16) ?? '-' })),
           ),
         );
+      if (!c.json) for (const d of list) for (const w of d.warnings) c.io.out(`Warning (${d.name}): ${w}`);
       return 0;
     },
   },

@@ -16,7 +16,8 @@ import {
   type MethodOutput,
   type MethodParsedInput,
 } from '../shared/contract';
-import { openDatabase, type Db } from './db/database';
+import { openDatabase, reclaimSpace, type Db } from './db/database';
+import { sampleDetail } from './datasets/sample-detail';
 import { LabError, toLabError } from './errors';
 import { collectInfo } from './info';
 import { resolveEntry } from './entry';
@@ -39,7 +40,7 @@ import { misclassified } from './predict/misclassified';
 import { deleteProbe, listProbes } from './predict/queries';
 import { getMap } from './map/queries';
 import { thumbDataUrl } from './thumbs';
-import { defaultDataDir, modelsDir, resolveDbPath } from './paths';
+import { modelsDir, resolveWorkspace } from './paths';
 import { resolveUserPath, type CallContext } from './user-paths';
 import { DEFAULT_UPLOAD_LIMITS, removeUpload, storeUpload, sweepUploads, type UploadDir, type UploadLimits } from './uploads';
 
@@ -64,8 +65,9 @@ export class Lab {
   private readonly handlers: Handlers;
 
   constructor(readonly opts: LabOptions) {
-    this.dataDir = opts.dataDir ?? defaultDataDir();
-    this.dbPath = resolveDbPath(opts.dbPath, this.dataDir);
+    const ws = resolveWorkspace({ dataDir: opts.dataDir, dbPath: opts.dbPath });
+    this.dataDir = ws.dataDir;
+    this.dbPath = ws.dbPath;
     fs.mkdirSync(this.dataDir, { recursive: true });
     this.db = openDatabase(this.dbPath);
     this.jobs = new JobManager({
@@ -161,6 +163,8 @@ function createHandlers(lab: Lab): Handlers {
     },
     'datasets.delete': (i) => {
       deleteDataset(db, i.id);
+      // Its samples and vectors leave the file: the disk space comes back.
+      reclaimSpace(db, lab.dbPath, !lab.jobs.busy());
       return { deleted: i.id };
     },
     'samples.list': async (i) => {
@@ -170,6 +174,7 @@ function createHandlers(lab: Lab): Handlers {
       return { total: page.total, items };
     },
     'samples.thumb': async (i) => ({ thumb: await thumbDataUrl(db, i.sampleId) }),
+    'samples.get': (i) => sampleDetail(db, i.sampleId),
 
     'backbones.list': () => listBackbones(db),
     'backbones.catalog': () => CATALOG.map((e) => ({ ...e, files: [...e.files] })),
@@ -190,6 +195,7 @@ function createHandlers(lab: Lab): Handlers {
     'sets.delete': (i) => {
       getSet(db, i.id);
       deleteSet(db, i.id);
+      reclaimSpace(db, lab.dbPath, !lab.jobs.busy());
       return { deleted: i.id };
     },
     'embeddings.start': (i) => {

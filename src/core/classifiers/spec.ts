@@ -28,6 +28,14 @@ export interface ClassifierText {
   blurb: string;
 }
 
+/** What a run's params are checked against before it is queued: the chosen set's size. */
+export interface SetShape {
+  /** Training vectors of the set (those the classifier is fitted on). */
+  trainRows: number;
+  testRows: number;
+  numClasses: number;
+}
+
 /** A classifier kind's declaration. `params` is a zod object whose fields carry `.meta({ label, description })`. */
 export interface ClassifierSpec<K extends ClassifierKind = ClassifierKind, P extends object = object> {
   kind: K;
@@ -39,6 +47,11 @@ export interface ClassifierSpec<K extends ClassifierKind = ClassifierKind, P ext
    * run then passes the test set as fit's `validation`. Kinds without the option leave it out.
    */
   selectsOnTest?(params: P): boolean;
+  /**
+   * Why these params cannot work on a set of this shape, in one sentence with the limit (e.g. k larger than
+   * the training set); null when they can. Checked when a run is started, so it fails at once, not later.
+   */
+  checkSet?(params: P, set: SetShape): string | null;
   /** An unfitted classifier with validated params. */
   create(params: P, ctx: { numClasses: number; seed: number }): Classifier<P>;
   /** A fitted classifier from what its toJSON() returned. */

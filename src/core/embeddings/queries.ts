@@ -100,6 +100,27 @@ export function deleteSet(db: Db, id: number): void {
   if (res.changes === 0) throw new LabError('not_found', `Embedding set ${id} does not exist.`);
 }
 
+/** One sample's vector in a set, or null when the set has none for it. */
+export function sampleVector(db: Db, setId: number, sampleId: number): Float32Array | null {
+  const r = db.prepare('SELECT e.vector, es.dim FROM embeddings e JOIN embedding_sets es ON es.id = e.set_id WHERE e.set_id = ? AND e.sample_id = ?').get(setId, sampleId) as
+    | { vector: Buffer; dim: number }
+    | undefined;
+  return r ? blobToF32(r.vector, r.dim) : null;
+}
+
+/** How many vectors a set has per split, and its dataset's number of classes. */
+export function setShape(db: Db, setId: number): { trainRows: number; testRows: number; numClasses: number } {
+  const rows = db
+    .prepare(`SELECT s.split AS split, COUNT(*) AS n FROM embeddings e JOIN samples s ON s.id = e.sample_id WHERE e.set_id = ? GROUP BY s.split`)
+    .all(setId) as { split: string; n: number }[];
+  const classes = db.prepare('SELECT d.classes FROM embedding_sets es JOIN datasets d ON d.id = es.dataset_id WHERE es.id = ?').get(setId) as { classes: string } | undefined;
+  return {
+    trainRows: rows.find((r) => r.split === 'train')?.n ?? 0,
+    testRows: rows.find((r) => r.split === 'test')?.n ?? 0,
+    numClasses: classes ? (JSON.parse(classes.classes) as unknown[]).length : 0,
+  };
+}
+
 /** Which samples to load: one split or both. */
 export type SplitChoice = 'train' | 'test' | 'all';
 

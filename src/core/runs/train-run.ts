@@ -2,7 +2,7 @@ import { isClassifierKind, type ClassifierKind, type TrainResult } from '../../s
 import { createClassifier, getSpec, validateParams } from '../classifiers/registry';
 import type { Classifier, EpochLog } from '../classifiers/types';
 import type { Db } from '../db/database';
-import { getSetRow } from '../embeddings/queries';
+import { getSetRow, setShape } from '../embeddings/queries';
 import { LabError, throwIfAborted, toLabError } from '../errors';
 import type { Matrix } from '../math/matrix';
 import { classificationMetrics, type ClassificationMetrics } from '../metrics/metrics';
@@ -37,13 +37,21 @@ export interface TrainCallbacks {
 export type RunSummary = TrainResult;
 
 /** Validates the request and inserts a 'queued' run; returns its id. LabError('invalid_input') on bad params. */
-export function createRun(db: Db, req: TrainRequest, jobId?: string): number {
+/**
+ * Stores a queued run. Params that cannot work on the set are refused with the limit; `checkSet: false`
+ * (the whole-study experiment, which runs each kind's defaults on any set) lets k-NN use every training
+ * image when the set has fewer than k.
+ */
+export function createRun(db: Db, req: TrainRequest, jobId?: string, opts: { checkSet?: boolean } = {}): number {
   if (!isClassifierKind(req.kind)) throw new LabError('invalid_input', `Unknown classifier "${String(req.kind)}".`);
   // The seed's range is the contract's (`seed` in shared/api/common.ts), checked where the call came in.
   const seed = req.seed ?? 0;
   if (!getSetRow(db, req.setId)) throw new LabError('not_found', `Embedding set ${req.setId} does not exist.`);
   // The spec validates the params and fills in the defaults that are stored with the run.
   const params = validateParams(req.kind, req.params ?? {});
+  // Params that cannot work on this set (k beyond its training images...) are refused now, with the limit.
+  const problem = opts.checkSet === false ? null : getSpec(req.kind).checkSet?.(params, setShape(db, req.setId));
+  if (problem) throw new LabError('invalid_input', `Invalid ${req.kind} parameters for set ${req.setId}: ${problem}`);
   return insertRun(db, { setId: req.setId, kind: req.kind, params, seed, jobId: jobId ?? null });
 }
 

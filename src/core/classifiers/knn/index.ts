@@ -9,6 +9,8 @@ export const knn = defineClassifier({
   text,
   params: knnParams,
   tags,
+  checkSet: (p, set) =>
+    p.k > set.trainRows ? `k = ${p.k} is more than the ${set.trainRows} training images of this set: choose k of at most ${set.trainRows}.` : null,
   create: (params, ctx) => new KnnClassifier(params, ctx),
   load: (saved) => KnnClassifier.load(saved),
   exportHead: (clf, io) => {
