@@ -31,7 +31,8 @@ import { exportEmbeddings } from './embeddings/export';
 import { describeKinds } from './classifiers/describe';
 import { allSpecs } from './classifiers/registry';
 import { createRun } from './runs/train-run';
-import { attachRunJob, compareRuns, deleteRun, exportRun, getRun, listRuns, markInterruptedRuns } from './runs/queries';
+import { attachRunJob, compareRuns, deleteRun, exportRun, getRun, listRuns, markInterruptedRuns, updateRunText } from './runs/queries';
+import { buildStudy, runProvenance } from './runs/study';
 import { misclassified } from './predict/misclassified';
 import { deleteProbe, listProbes } from './predict/queries';
 import { getMap } from './map/queries';
@@ -209,7 +210,16 @@ function createHandlers(lab: Lab): Handlers {
       }
     },
     'runs.list': (i) => listRuns(db, i.setId),
-    'runs.get': (i) => getRun(db, i.id),
+    'runs.get': (i) => {
+      const r = getRun(db, i.id);
+      return { ...r, provenance: runProvenance(db, r) };
+    },
+    'runs.study': (i) => buildStudy(db, i.datasetId, { metric: i.metric, includeSweeps: i.includeSweeps }),
+    'runs.update': (i) => {
+      updateRunText(db, i.id, { name: i.name, notes: i.notes });
+      const { metrics: _m, epochs: _e, ...run } = getRun(db, i.id);
+      return run;
+    },
     'runs.compare': (i) => {
       getSet(db, i.setId);
       return compareRuns(db, i.setId);
@@ -220,7 +230,7 @@ function createHandlers(lab: Lab): Handlers {
       return { deleted: i.id };
     },
     'runs.misclassified': (i) => misclassified(db, i),
-    'runs.export': (i, ctx) => exportRun(db, i.id, resolveUserPath(i.outDir, ctx, lab.dataDir)),
+    'runs.export': (i, ctx) => exportRun(db, i.id, resolveUserPath(i.outDir, ctx, lab.dataDir), runProvenance(db, getRun(db, i.id))),
     'experiment.start': (i) => {
       if (!i.demo) {
         if (!i.datasetId) throw new LabError('invalid_input', 'datasetId: required unless demo is true.');
