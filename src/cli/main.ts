@@ -36,6 +36,8 @@ const options = {
   run: { type: 'string' },
   models: { type: 'string' },
   demo: { type: 'boolean' },
+  metric: { type: 'string' },
+  all: { type: 'boolean' },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
