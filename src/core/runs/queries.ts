@@ -7,6 +7,7 @@ import { csvCell } from '../../shared/csv';
 import { LabError } from '../errors';
 import type { Matrix } from '../math/matrix';
 import { METRIC_KEYS, type ClassificationMetrics } from '../metrics/metrics';
+import { selectsOnTest, validationAccuracy } from './validation';
 
 /** Status of a run. */
 export type RunStatus = 'queued' | 'running' | 'done' | 'failed' | 'cancelled' | 'interrupted';
@@ -52,6 +53,10 @@ export type CompareRow = {
   predict_rows_per_sec: number | null;
   model_bytes: number | null;
   backend: string | null;
+  /** The fitted model's validation accuracy (null without one, or when it selected on test). */
+  val_accuracy: number | null;
+  /** 1 when the best epoch was chosen on the test split (excluded from best marks), else 0. */
+  selected_on_test: number;
 } & { [K in `${'train' | 'test'}_${(typeof METRIC_KEYS)[number]}`]: number | null };
 
 type RawRun = Omit<RunRow, 'params'> & { params: string; provenance?: string | null };
@@ -85,11 +90,13 @@ export function getRun(db: Db, id: number): RunDetail {
   return { ...parseRun(r), metrics, epochs };
 }
 
-/** One row per run of a set (oldest first), with train_* and test_* metrics, fit seconds, predict rows/s, size, backend. */
+/** One row per run of a set (oldest first), with train_* and test_* metrics, validation accuracy, fit seconds, predict rows/s, size, backend. */
 export function compareRuns(db: Db, setId: number): CompareRow[] {
   const runs = db.prepare('SELECT * FROM runs WHERE set_id = ? ORDER BY id').all(setId) as RawRun[];
   const getM = db.prepare('SELECT split, metrics FROM metrics WHERE run_id = ?');
+  const epochsOf = db.prepare('SELECT logs FROM epochs WHERE run_id = ? ORDER BY epoch');
   return runs.map((r) => {
+    const params = JSON.parse(r.params) as Record<string, unknown>;
     const row: Record<string, unknown> = {
       id: r.id,
       kind: r.kind,
@@ -98,6 +105,8 @@ export function compareRuns(db: Db, setId: number): CompareRow[] {
       predict_rows_per_sec: r.predict_rows_per_sec,
       model_bytes: r.model_bytes,
       backend: r.backend,
+      val_accuracy: validationAccuracy({ kind: r.kind, params, epochs: epochsOf.all(r.id).map((e) => JSON.parse((e as { logs: string }).logs) as EpochLog) }),
+      selected_on_test: selectsOnTest({ kind: r.kind, params }) ? 1 : 0,
     };
     const bySplit: Record<string, Record<string, number>> = {};
     for (const m of getM.all(r.id) as { split: string; metrics: string }[]) bySplit[m.split] = JSON.parse(m.metrics) as Record<string, number>;

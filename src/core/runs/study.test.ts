@@ -155,3 +155,49 @@ describe('buildStudy', () => {
     expect(p.command).toBe(reproduceCommand(r));
   });
 });
+
+describe('the study through the contract', () => {
+  it('runs.get, runs.update, export-run and misclassified across sets carry names, notes and provenance', async () => {
+    const { Lab } = await import('../lab');
+    const fs = await import('node:fs');
+    const lab = new Lab({ host: 'cli', dbPath: path.join(t.dir, 'lab.db'), dataDir: t.dir });
+    try {
+      const { datasetId, setId: a } = insertBlobEmbeddingSet(lab.db, { numClasses: 3, dim: 8, trainPerClass: 30, testPerClass: 10, separation: 0.6, seed: 9, name: 'Lab blobs' });
+      const b = insertSiblingSet(lab.db, a, { name: 'noisy-b', noise: 2 });
+      const ra = createRun(lab.db, { setId: a, kind: 'knn', seed: 0 });
+      await executeRun(lab.db, ra);
+      const rb = createRun(lab.db, { setId: b, kind: 'knn', seed: 0 });
+      await executeRun(lab.db, rb);
+
+      await expect(lab.call('runs.update', { id: ra, name: 'k-NN on raw', notes: 'first try' })).resolves.toMatchObject({ name: 'k-NN on raw', notes: 'first try' });
+      await expect(lab.call('runs.update', { id: 999, name: 'x' })).rejects.toMatchObject({ code: 'not_found' });
+      const got = await lab.call('runs.get', { id: ra });
+      expect(got.provenance).toMatchObject({ dataset: { name: 'Lab blobs' }, kind: 'knn', snapshot: true, app_version: pkg.version });
+
+      const out = path.join(t.dir, 'export');
+      const r = await lab.call('runs.export', { id: ra, outDir: out });
+      const json = JSON.parse(fs.readFileSync(r.metricsFile, 'utf8'));
+      expect(json.run).toMatchObject({ id: ra, name: 'k-NN on raw', notes: 'first try' });
+      expect(json.provenance).toMatchObject({ dataset: { id: datasetId, fingerprint: 'fp-Lab blobs' }, backbone: { name: 'test-raw' }, embedding_set: { id: a }, seed: 0 });
+      expect(json.provenance.command).toBe(got.provenance.command);
+      expect(json.provenance.backend).toBe(got.backend);
+
+      // Two runs on two sets of the same dataset share its test images (a page past the end: these samples have no pixels to thumbnail).
+      const mis = await lab.call('runs.misclassified', { setId: a, runIds: [ra, rb], offset: 10_000, limit: 50 });
+      const one = await lab.call('runs.misclassified', { setId: a, runIds: [ra], offset: 10_000, limit: 50 });
+      expect(mis.total).toBeGreaterThanOrEqual(one.total);
+      expect(one.total).toBeGreaterThan(0);
+      // A run on another dataset is still refused.
+      const other = insertBlobEmbeddingSet(lab.db, { numClasses: 3, dim: 8, trainPerClass: 5, testPerClass: 2, seed: 2, name: 'Other' });
+      const ro = createRun(lab.db, { setId: other.setId, kind: 'knn', seed: 0 });
+      await executeRun(lab.db, ro);
+      await expect(lab.call('runs.misclassified', { setId: a, runIds: [ra, ro] })).rejects.toMatchObject({ code: 'invalid_input' });
+
+      const st = await lab.call('runs.study', { datasetId });
+      expect(st.runs.find((x) => x.id === ra)).toMatchObject({ name: 'k-NN on raw', notes: 'first try' });
+      await expect(lab.call('runs.study', { datasetId: 9999 })).rejects.toMatchObject({ code: 'not_found' });
+    } finally {
+      await lab.close();
+    }
+  });
+});

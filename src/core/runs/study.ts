@@ -14,11 +14,11 @@ import {
   type StudyRun,
 } from '../../shared/contract';
 import { getSpec } from '../classifiers/registry';
-import type { EpochLog } from '../classifiers/types';
 import type { Db } from '../db/database';
 import { getDataset } from '../datasets/queries';
 import { Prng } from '../math/prng';
 import type { ClassificationMetrics } from '../metrics/metrics';
+import { selectsOnTest, validationAccuracy } from './validation';
 import { getRun, listDatasetRunIds, listDatasetSetIds, readRunProvenance, readRunSource, type RunDetail } from './queries';
 
 /** z for a two-sided 95 % interval. */
@@ -111,25 +111,6 @@ export function reproduceCommand(r: { set_id: number; kind: string; params: Reco
   for (const k of Object.keys(r.params).sort()) parts.push('--param', shellQuote(`${k}=${JSON.stringify(r.params[k])}`));
   parts.push('--seed', String(r.seed));
   return parts.join(' ');
-}
-
-const selectsOnTest = (r: { kind: string; params: Record<string, unknown> }): boolean => {
-  if (!isClassifierKind(r.kind)) return false;
-  const spec = getSpec(r.kind);
-  try {
-    return spec.selectsOnTest?.(spec.params.parse(r.params)) ?? false;
-  } catch {
-    return false;
-  }
-};
-
-/** The fitted model's validation accuracy from its epoch logs (best or last, as its kind declares); null without one. */
-export function validationAccuracy(r: { kind: string; params: Record<string, unknown>; epochs: EpochLog[] }): number | null {
-  if (selectsOnTest(r)) return null; // its "validation" is the test split
-  const vals = r.epochs.map((e) => e.val_accuracy).filter((v): v is number => typeof v === 'number');
-  if (!vals.length) return null;
-  const how = isClassifierKind(r.kind) ? (getSpec(r.kind).validationScore ?? 'last') : 'last';
-  return how === 'best' ? Math.max(...vals) : vals[vals.length - 1]!;
 }
 
 /** A run's provenance: the snapshot taken when it began training, else (older runs) its set as it is now. */
