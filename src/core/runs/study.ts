@@ -185,7 +185,12 @@ function cellOf(runs: { run: StudyRun; detail: RunDetail }[], metric: StudyMetri
   if (metric === 'accuracy') {
     const n = cm.reduce((s, row) => s + row.reduce((a, b) => a + b, 0), 0);
     [lo, hi] = wilson(cm.reduce((s, row, i) => s + row[i]!, 0), n);
-  } else [lo, hi] = bootstrapInterval(cm, metric, 1000, chosen.run.id);
+  } else {
+    // 1000 resamples on small test splits, fewer on large ones (200 at 10,000 rows, whose interval is narrow):
+    // at most ~2 million draws, a few hundred ms per cell.
+    const n = cm.reduce((s, row) => s + row.reduce((a, b) => a + b, 0), 0);
+    [lo, hi] = bootstrapInterval(cm, metric, Math.max(200, Math.min(1000, Math.round(2e6 / Math.max(1, n)))), chosen.run.id);
+  }
   return {
     run_id: chosen.run.id,
     value,
