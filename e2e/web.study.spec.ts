@@ -75,6 +75,7 @@ test('Compare by dataset: the study matrix, the difference toggle, 21 runs in re
     await expect(page.locator(cellSel(kind, setB)).getByTestId('study-value')).toHaveText(`${d >= 0 ? '+' : '−'}${Math.abs(d).toFixed(1)} pt`);
   }
   await expect(page.locator(cellSel('svc', setB))).toHaveCount(0); // no svc on set B: an empty cell
+  await matrix.screenshot({ path: path.join(shots, 'compare-study-difference.png') });
   // The other baseline: set A's cells become differences against set B.
   await page.getByTestId('study-baseline').selectOption(String(setB));
   expect(await num(page, cellSel('knn', setA))).toBeCloseTo(value('knn', 0)! - value('knn', 1)!, 12);
@@ -87,6 +88,12 @@ test('Compare by dataset: the study matrix, the difference toggle, 21 runs in re
   const f1 = app.cliJson<Study>('compare', '--dataset', 'Shapes-10', '--metric', 'f1_weighted');
   await expect.poll(() => num(page, cellSel('knn', setA))).toBeCloseTo(f1.rows.find((r) => r.kind === 'knn')!.cells[0]!.value, 12);
   await page.getByTestId('study-metric').selectOption('accuracy');
+
+  // The table follows a set filter.
+  await page.getByTestId('set-filter').selectOption(String(setB));
+  await expect(page.getByTestId('compare-row')).toHaveCount(6);
+  await page.getByTestId('set-filter').selectOption('all');
+  await expect(page.getByTestId('compare-row')).toHaveCount(21);
 
   // The leaky run carries its badge in the table and is never marked best.
   const leakyRow = page.locator(`[data-testid="compare-row"][data-id="${leaky}"]`);
