@@ -52,6 +52,11 @@ export interface ClassifierSpec<K extends ClassifierKind = ClassifierKind, P ext
    * the training set); null when they can. Checked when a run is started, so it fails at once, not later.
    */
   checkSet?(params: P, set: SetShape): string | null;
+  /**
+   * Which epoch log's `val_accuracy` is the fitted model's validation score: 'best' for kinds that keep the
+   * best epoch (or the best C), 'last' (the default) for kinds whose final model is the last epoch's.
+   */
+  validationScore?: 'best' | 'last';
   /** An unfitted classifier with validated params. */
   create(params: P, ctx: { numClasses: number; seed: number }): Classifier<P>;
   /** A fitted classifier from what its toJSON() returned. */
