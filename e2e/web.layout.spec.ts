@@ -7,14 +7,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
-import { fixtures, root, startWebApp, type WebApp } from './app';
+import { docsShots, fixtures, startWebApp, type WebApp } from './app';
 
 const pages = ['datasets', 'backbones', 'embeddings', 'train', 'compare', 'try', 'map'] as const;
 const sizes = [
   { width: 900, height: 700 },
   { width: 1440, height: 900 },
 ];
-const shots = path.join(root, 'docs', 'screenshots');
+const shots = docsShots();
 
 let app: WebApp;
 test.beforeAll(async () => {
