@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { allocArray, arraySpecs, decodeModel, type EncodedModel, type ModelArray } from '../classifiers/model-codec';
 import { loadClassifier } from '../classifiers/registry';
 import type { Classifier, EpochLog, SavedModel } from '../classifiers/types';
 import { blobToF32, f32ToBlob, nowIso, type Db } from '../db/database';
@@ -25,6 +26,8 @@ export interface RunRow {
   fit_seconds: number | null;
   predict_rows_per_sec: number | null;
   model_bytes: number | null;
+  /** Training rows its train-split metrics were measured on (a seeded subsample); null before migration 5. */
+  train_metric_rows: number | null;
   job_id: string | null;
   created_at: string;
   finished_at: string | null;
@@ -45,6 +48,7 @@ export type CompareRow = {
   predict_rows_per_sec: number | null;
   model_bytes: number | null;
   backend: string | null;
+  train_metric_rows: number | null;
 } & { [K in `${'train' | 'test'}_${(typeof METRIC_KEYS)[number]}`]: number | null };
 
 type RawRun = Omit<RunRow, 'params'> & { params: string };
@@ -88,6 +92,7 @@ export function compareRuns(db: Db, setId: number): CompareRow[] {
       predict_rows_per_sec: r.predict_rows_per_sec,
       model_bytes: r.model_bytes,
       backend: r.backend,
+      train_metric_rows: r.train_metric_rows,
     };
     const bySplit: Record<string, Record<string, number>> = {};
     for (const m of getM.all(r.id) as { split: string; metrics: string }[]) bySplit[m.split] = JSON.parse(m.metrics) as Record<string, number>;
@@ -98,6 +103,11 @@ export function compareRuns(db: Db, setId: number): CompareRow[] {
 
 // Loaded classifiers per database, so the drop-zone does not re-parse a model for every image.
 const cache = new WeakMap<Db, Map<number, Classifier<object>>>();
+
+/** Forgets the loaded classifiers of a database (the next use reads them from the file again). */
+export function clearModelCache(db: Db): void {
+  cache.delete(db);
+}
 
 /** The fitted classifier of a finished run, loaded from its artifact (cached per database connection). */
 export function loadRunClassifier(db: Db, runId: number): Classifier<object> {
@@ -111,8 +121,7 @@ export function loadRunClassifier(db: Db, runId: number): Classifier<object> {
     if (!r) throw new LabError('not_found', `Run ${runId} does not exist.`);
     throw new LabError('conflict', `Run ${runId} is '${r.status}' and has no trained model; only finished runs can predict.`);
   }
-  if (a.format !== 'json') throw new LabError('bad_format', `Run ${runId}'s model is stored as '${a.format}', which this version cannot read.`);
-  const saved = JSON.parse(a.data.toString('utf8')) as SavedModel;
+  const saved = readArtifact(db, runId, a);
   if (typeof saved.state.trainFromSet === 'number') {
     // A k-NN model refers to its embedding set's training vectors (see executeRun).
     saved.state.trainVectors = loadSetData(db, saved.state.trainFromSet).train.X.data;
@@ -120,6 +129,65 @@ export function loadRunClassifier(db: Db, runId: number): Classifier<object> {
   const clf = loadClassifier(saved);
   m.set(runId, clf);
   return clf;
+}
+
+/**
+ * Bytes per stored chunk of a model's array: SQLite refuses a value over 1 GB (SQLITE_MAX_LENGTH), and a
+ * chunk is what one read or write holds in memory besides the array itself.
+ */
+let artifactChunkBytes = 64 * 1024 * 1024;
+
+/** Sets the chunk size of model arrays written from now on (tests force it small); returns the previous one. */
+export function setArtifactChunkBytes(bytes: number): number {
+  if (!Number.isInteger(bytes) || bytes < 4 || bytes % 4 !== 0) throw new Error(`Chunk size must be a positive multiple of 4 bytes (got ${bytes}).`);
+  const prev = artifactChunkBytes;
+  artifactChunkBytes = bytes;
+  return prev;
+}
+
+/** Writes a run's model: its header in artifacts ('bin1'), each array in chunks (views, no copies). */
+export function writeArtifact(db: Db, runId: number, model: EncodedModel): void {
+  db.prepare('DELETE FROM artifact_chunks WHERE run_id = ?').run(runId);
+  db.prepare("INSERT OR REPLACE INTO artifacts (run_id, format, data) VALUES (?, 'bin1', ?)").run(runId, model.header);
+  const ins = db.prepare('INSERT INTO artifact_chunks (run_id, array_idx, chunk_idx, data) VALUES (?, ?, ?, ?)');
+  model.arrays.forEach((arr, i) => {
+    const bytes = Buffer.from(arr.buffer, arr.byteOffset, arr.byteLength);
+    let chunk = 0;
+    for (let off = 0; off < bytes.byteLength || chunk === 0; off += artifactChunkBytes) {
+      ins.run(runId, i, chunk++, bytes.subarray(off, Math.min(off + artifactChunkBytes, bytes.byteLength)));
+    }
+  });
+}
+
+/** A run's saved model as stored ('bin1': header and chunked arrays; 'json': written before migration 5). */
+export function readArtifact(db: Db, runId: number, a: { format: string; data: Buffer }): SavedModel {
+  if (a.format === 'bin1') return decodeModel(a.data, readArtifactArrays(db, runId, a.data));
+  // Runs trained before binary storage (migration 5): one JSON text with base64 arrays, read as it is.
+  if (a.format === 'json') return JSON.parse(a.data.toString('utf8')) as SavedModel;
+  throw new LabError('bad_format', `Run ${runId}'s model is stored as '${a.format}', which this version cannot read.`);
+}
+
+/** Reads a 'bin1' model's arrays: each allocated once from the header's lengths, filled chunk by chunk. */
+function readArtifactArrays(db: Db, runId: number, header: Buffer): ModelArray[] {
+  const specs = arraySpecs(header);
+  const sel = db.prepare('SELECT chunk_idx, data FROM artifact_chunks WHERE run_id = ? AND array_idx = ? ORDER BY chunk_idx');
+  return specs.map((spec, i) => {
+    const arr = allocArray(spec);
+    const dst = new Uint8Array(arr.buffer);
+    let off = 0;
+    let expected = 0;
+    for (const row of sel.iterate(runId, i) as IterableIterator<{ chunk_idx: number; data: Buffer }>) {
+      if (row.chunk_idx !== expected++ || off + row.data.byteLength > dst.byteLength) {
+        throw new LabError('db_corrupt', `Run ${runId}'s model: array ${i} has a missing or oversized chunk ${row.chunk_idx}.`);
+      }
+      dst.set(row.data, off);
+      off += row.data.byteLength;
+    }
+    if (off !== dst.byteLength) {
+      throw new LabError('db_corrupt', `Run ${runId}'s model: array ${i} holds ${off} of its ${dst.byteLength} bytes.`);
+    }
+    return arr;
+  });
 }
 
 /** Predicts with a finished run's model: probabilities (rows sum to 1) and labels. */
@@ -299,7 +367,9 @@ export interface RunResults {
   proba: Matrix | null;
   testPred: Int32Array | null;
   testIds: Int32Array;
-  artifact: Buffer;
+  model: EncodedModel;
+  /** Rows the train-split metrics were measured on (a seeded subsample of the training split). */
+  trainMetricRows: number;
   fingerprint: string | null;
   backend: string;
   fitSeconds: number;
@@ -321,11 +391,11 @@ export function markRunDone(db: Db, runId: number, r: RunResults): void {
         insP.run(runId, r.testIds[i]!, r.testPred[i]!, f32ToBlob(r.proba.data.slice(i * C, (i + 1) * C)));
       }
     }
-    db.prepare("INSERT OR REPLACE INTO artifacts (run_id, format, data) VALUES (?, 'json', ?)").run(runId, r.artifact);
+    writeArtifact(db, runId, r.model);
     db.prepare(
       `UPDATE runs SET status = 'done', error = NULL, fingerprint = ?, backend = ?, fit_seconds = ?, predict_rows_per_sec = ?,
-       model_bytes = ?, finished_at = ? WHERE id = ?`,
-    ).run(r.fingerprint, r.backend, r.fitSeconds, r.predictRowsPerSec, r.modelBytes, nowIso(), runId);
+       model_bytes = ?, train_metric_rows = ?, finished_at = ? WHERE id = ?`,
+    ).run(r.fingerprint, r.backend, r.fitSeconds, r.predictRowsPerSec, r.modelBytes, r.trainMetricRows, nowIso(), runId);
   })();
 }
 

@@ -41,7 +41,7 @@ describe('training runs', () => {
     const r = getRun(db, id);
     expect(r.status).toBe('done');
     expect(r.fingerprint).toMatch(/^fp-/);
-    expect(r.backend).toMatch(kind === 'mlp' ? /^(onnxruntime-cpu|tfjs-)/ : /^(wasm|tensorflow|cpu)/);
+    expect(r.backend).toMatch(kind === 'mlp' || kind === 'knn' ? /^(onnxruntime-cpu|tfjs-|wasm|tensorflow|cpu)/ : /^(wasm|tensorflow|cpu)/);
     expect(r.model_bytes).toBeGreaterThan(0);
     expect(r.fit_seconds).toBeGreaterThan(0);
     expect(r.predict_rows_per_sec).toBeGreaterThan(0);

@@ -1,10 +1,12 @@
 import { isClassifierKind, type ClassifierKind, type TrainResult } from '../../shared/contract';
 import { createClassifier, getSpec, validateParams } from '../classifiers/registry';
+import { encodeModel, type EncodedModel } from '../classifiers/model-codec';
 import type { Classifier, EpochLog } from '../classifiers/types';
 import type { Db } from '../db/database';
 import { getSetRow } from '../embeddings/queries';
 import { LabError, throwIfAborted, toLabError } from '../errors';
-import type { Matrix } from '../math/matrix';
+import { takeLabels, takeRows, type Matrix } from '../math/matrix';
+import { permutation, Prng } from '../math/prng';
 import { classificationMetrics, type ClassificationMetrics } from '../metrics/metrics';
 import {
   epochWriter,
@@ -47,10 +49,25 @@ export function createRun(db: Db, req: TrainRequest, jobId?: string): number {
   return insertRun(db, { setId: req.setId, kind: req.kind, params, seed, jobId: jobId ?? null });
 }
 
+/**
+ * Train-split metrics are measured on a seeded subsample of at most this many training rows (all rows
+ * when there are fewer): the train score is a diagnostic, and scoring 50,000 rows costs as much as a fit
+ * for some kinds (k-NN: O(n^2 d)). Test metrics always use the whole test split.
+ */
+export const TRAIN_METRIC_MAX_ROWS = 10_000;
+
+/** The training rows scored for train-split metrics: all when n <= max, else a seeded sample (sorted). */
+export function trainMetricRows(n: number, seed: number, max: number = TRAIN_METRIC_MAX_ROWS): Int32Array {
+  if (n <= max) return Int32Array.from({ length: n }, (_, i) => i);
+  return permutation(n, new Prng(seed ^ 0x7e57)).subarray(0, max).sort();
+}
+
 /** What fitting and evaluating a classifier gave, before it is stored. */
 interface Evaluation {
   fitSeconds: number;
   predictRowsPerSec: number;
+  /** Rows of the training split its train metrics were measured on. */
+  trainMetricRows: number;
   train: ClassificationMetrics;
   test: ClassificationMetrics | null;
   proba: Matrix | null;
@@ -77,9 +94,9 @@ export async function executeRun(db: Db, runId: number, cb: TrainCallbacks = {})
     const kind = run.kind as ClassifierKind;
     const clf = createClassifier(kind, JSON.parse(run.params) as Record<string, unknown>, { numClasses: data.numClasses, seed: run.seed });
     const ev = await fitAndEvaluate(db, run, clf, data, cb);
-    const { artifact, modelBytes } = saveModel(run, clf, data);
+    const { model, modelBytes } = saveModel(run, clf, data);
     const backend = clf.backend;
-    markRunDone(db, runId, { ...ev, testIds: data.test.ids, artifact, fingerprint: data.fingerprint, backend, modelBytes });
+    markRunDone(db, runId, { ...ev, testIds: data.test.ids, model, fingerprint: data.fingerprint, backend, modelBytes });
     cb.onProgress?.({ phase: 'evaluate', done: 2, total: 2 });
     return {
       runId,
@@ -91,6 +108,7 @@ export async function executeRun(db: Db, runId: number, cb: TrainCallbacks = {})
       modelBytes,
       numClasses: data.numClasses,
       trainRows: data.train.X.rows,
+      trainMetricRows: ev.trainMetricRows,
       testRows: data.test.X.rows,
       train: ev.train,
       test: ev.test,
@@ -123,8 +141,13 @@ async function fitAndEvaluate(db: Db, run: RunToTrain, clf: Classifier<object>, 
   const fitSeconds = (performance.now() - t0) / 1000;
   throwIfAborted(cb.signal);
   cb.onProgress?.({ phase: 'evaluate', done: 0, total: 2 });
-  const trainPred = await clf.predict(data.train.X);
-  const train = classificationMetrics(data.train.y, trainPred, data.numClasses);
+  const rows = trainMetricRows(data.train.X.rows, run.seed);
+  const all = rows.length === data.train.X.rows;
+  // Kinds that would score a training row with itself (k-NN: a row is its own nearest neighbour) leave it out.
+  const trainPred = clf.predictTrainingRows
+    ? await clf.predictTrainingRows(rows, cb.signal)
+    : await clf.predict(all ? data.train.X : takeRows(data.train.X, rows));
+  const train = classificationMetrics(all ? data.train.y : takeLabels(data.train.y, rows), trainPred, data.numClasses);
   let proba: Matrix | null = null;
   let predictRowsPerSec: number;
   const t1 = performance.now();
@@ -145,15 +168,20 @@ async function fitAndEvaluate(db: Db, run: RunToTrain, clf: Classifier<object>, 
     testPred = await clf.predict(data.test.X);
     test = classificationMetrics(data.test.y, testPred, data.numClasses);
   }
-  return { fitSeconds, predictRowsPerSec, train, test, proba, testPred };
+  return { fitSeconds, predictRowsPerSec, trainMetricRows: rows.length, train, test, proba, testPred };
 }
 
 /**
- * The saved model as stored (JSON) and its size. A kind whose model is its training set (k-NN) stores a
- * reference to the set's vectors instead of a copy (100 MB of JSON at 50,000 x 384); the set outlives its
- * runs (deleting it deletes them), and the referenced vectors count in the model's size.
+ * The saved model as stored (a JSON header and binary arrays, see model-codec.ts) and its size. A kind whose
+ * model is its training set (k-NN) stores a reference to the set's vectors instead of a copy (614 MB at
+ * 50,000 x 3,072), replaced before anything is encoded; the set outlives its runs (deleting it deletes
+ * them), and the referenced vectors count in the model's size.
  */
-function saveModel(run: RunToTrain, clf: Classifier<object>, data: SetData): { artifact: Buffer; modelBytes: number } {
+export function saveModel(
+  run: Pick<RunToTrain, 'kind' | 'set_id'>,
+  clf: Classifier<object>,
+  data: { train: { X: Matrix } },
+): { model: EncodedModel; modelBytes: number } {
   const saved = clf.toJSON();
   let referencedBytes = 0;
   if (getSpec(run.kind as ClassifierKind).tags.keepsTrainingSetByReference) {
@@ -161,6 +189,7 @@ function saveModel(run: RunToTrain, clf: Classifier<object>, data: SetData): { a
     delete saved.state.train;
     saved.state.trainFromSet = run.set_id;
   }
-  const artifact = Buffer.from(JSON.stringify(saved));
-  return { artifact, modelBytes: artifact.byteLength + referencedBytes };
+  const model = encodeModel(saved);
+  const arrayBytes = model.arrays.reduce((a, x) => a + x.byteLength, 0);
+  return { model, modelBytes: model.header.byteLength + arrayBytes + referencedBytes };
 }

@@ -30,6 +30,8 @@ export const run = z.object({
   fit_seconds: z.number().nullable(),
   predict_rows_per_sec: z.number().nullable(),
   model_bytes: z.number().nullable(),
+  /** Training rows its train-split metrics were measured on (a seeded subsample of at most 10,000); null for older runs. */
+  train_metric_rows: z.number().nullable(),
   job_id: z.string().nullable(),
   created_at: z.string(),
   finished_at: z.string().nullable(),
@@ -58,6 +60,8 @@ export const trainResult = z.object({
   modelBytes: z.number(),
   numClasses: z.number(),
   trainRows: z.number(),
+  /** Training rows the train metrics were measured on (a seeded subsample of at most 10,000). */
+  trainMetricRows: z.number(),
   testRows: z.number(),
   train: metricsSchema,
   /** null when the set has no test split. */
