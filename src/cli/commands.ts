@@ -182,7 +182,7 @@ export const domainCommands: Record<string, Command> = {
     },
   },
   train: {
-    usage: 'dinolab train --set S --model mlp|keras|svc|logreg|knn [--param key=value ...] [--seed N] [--json]',
+    usage: 'dinolab train --set S --model mlp|keras|svc|logreg|knn [--param key=value ...] [--seed N] [--max-rows N] [--json]',
     doc: 'Train a classifier on an embedding set; prints the run id and its metrics.',
     async run(c) {
       const lab = c.lab();
@@ -191,12 +191,12 @@ export const domainCommands: Record<string, Command> = {
       const raw = c.flags.param;
       const list = raw === undefined ? [] : Array.isArray(raw) ? raw : [String(raw)];
       const params = Object.fromEntries(list.map(parseParam));
-      const end = await runJob(c, lab, await lab.call('runs.start', { setId: intFlag(c, 'set') ?? 0, kind, params, seed: intFlag(c, 'seed', 0) }));
+      const end = await runJob(c, lab, await lab.call('runs.start', { setId: intFlag(c, 'set') ?? 0, kind, params, seed: intFlag(c, 'seed', 0), maxRows: intFlag(c, 'max-rows') }));
       const r = end.result;
       if (end.status === 'done' && r) {
         if (c.json) c.io.out(JSON.stringify(r));
         else {
-          c.io.out(`Run ${r.runId} (${kind}, backend ${r.backend}, fit ${r.fitSeconds.toFixed(2)} s)`);
+          c.io.out(`Run ${r.runId} (${kind}, backend ${r.backend}, fit ${r.fitSeconds.toFixed(2)} s, ${r.trainRows} training rows; train metrics on ${r.trainMetricRows})`);
           c.io.out(table(['train', 'test'].map((split) => ({ split, ...Object.fromEntries(METRIC_COLS.map((k) => [k, (split === 'train' ? r.train : r.test)?.[k] ?? null])) }))));
         }
       }

@@ -33,6 +33,7 @@ const options = {
   out: { type: 'string' },
   model: { type: 'string' },
   param: { type: 'string', multiple: true },
+  'max-rows': { type: 'string' },
   run: { type: 'string' },
   models: { type: 'string' },
   demo: { type: 'boolean' },

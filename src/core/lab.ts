@@ -198,7 +198,7 @@ function createHandlers(lab: Lab): Handlers {
 
     'classifiers.kinds': () => describeKinds(allSpecs()),
     'runs.start': (i) => {
-      const runId = createRun(db, { setId: i.setId, kind: i.kind, params: i.params, seed: i.seed });
+      const runId = createRun(db, { setId: i.setId, kind: i.kind, params: i.params, seed: i.seed, maxRows: i.maxRows });
       try {
         const job = lab.jobs.start('train', { runId, kind: i.kind });
         attachRunJob(db, runId, job.id);

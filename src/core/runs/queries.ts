@@ -6,7 +6,7 @@ import type { Classifier, EpochLog, SavedModel } from '../classifiers/types';
 import { blobToF32, f32ToBlob, nowIso, type Db } from '../db/database';
 import { csvCell } from '../../shared/csv';
 import { LabError } from '../errors';
-import type { Matrix } from '../math/matrix';
+import { takeRows, type Matrix } from '../math/matrix';
 import { METRIC_KEYS, type ClassificationMetrics } from '../metrics/metrics';
 
 /** Status of a run. */
@@ -26,6 +26,8 @@ export interface RunRow {
   fit_seconds: number | null;
   predict_rows_per_sec: number | null;
   model_bytes: number | null;
+  /** The cap on training rows it was started with (a seeded subsample); null when uncapped. */
+  max_train_rows: number | null;
   /** Training rows its train-split metrics were measured on (a seeded subsample); null before migration 5. */
   train_metric_rows: number | null;
   job_id: string | null;
@@ -124,7 +126,21 @@ export function loadRunClassifier(db: Db, runId: number): Classifier<object> {
   const saved = readArtifact(db, runId, a);
   if (typeof saved.state.trainFromSet === 'number') {
     // A k-NN model refers to its embedding set's training vectors (see executeRun).
-    saved.state.trainVectors = loadSetData(db, saved.state.trainFromSet).train.X.data;
+    const train = loadSetData(db, saved.state.trainFromSet).train;
+    const ids = saved.state.trainSampleIds;
+    if (ids instanceof Int32Array) {
+      // Trained on a capped subsample: its rows, by sample id, in the order it was fitted on.
+      const row = new Map<number, number>();
+      train.ids.forEach((id, i) => row.set(id, i));
+      const idx = Array.from(ids, (id) => {
+        const r = row.get(id);
+        if (r === undefined) throw new LabError('db_corrupt', `Run ${runId}'s model refers to training sample ${id}, which its set no longer has.`);
+        return r;
+      });
+      saved.state.trainVectors = takeRows(train.X, idx).data;
+    } else {
+      saved.state.trainVectors = train.X.data;
+    }
   }
   const clf = loadClassifier(saved);
   m.set(runId, clf);
@@ -295,13 +311,14 @@ export interface NewRun {
   params: object;
   seed: number;
   jobId: string | null;
+  maxRows?: number | null;
 }
 
 /** Inserts a 'queued' run; returns its id. */
 export function insertRun(db: Db, r: NewRun): number {
   const info = db
-    .prepare("INSERT INTO runs (set_id, kind, params, seed, status, job_id, created_at) VALUES (?, ?, ?, ?, 'queued', ?, ?)")
-    .run(r.setId, r.kind, JSON.stringify(r.params), r.seed, r.jobId, nowIso());
+    .prepare("INSERT INTO runs (set_id, kind, params, seed, status, job_id, max_train_rows, created_at) VALUES (?, ?, ?, ?, 'queued', ?, ?, ?)")
+    .run(r.setId, r.kind, JSON.stringify(r.params), r.seed, r.jobId, r.maxRows ?? null, nowIso());
   return Number(info.lastInsertRowid);
 }
 
@@ -323,11 +340,12 @@ export interface RunToTrain {
   params: string;
   seed: number;
   status: string;
+  max_train_rows: number | null;
 }
 
 /** The run to train, or undefined when absent. */
 export function getRunToTrain(db: Db, runId: number): RunToTrain | undefined {
-  return db.prepare('SELECT id, set_id, kind, params, seed, status FROM runs WHERE id = ?').get(runId) as RunToTrain | undefined;
+  return db.prepare('SELECT id, set_id, kind, params, seed, status, max_train_rows FROM runs WHERE id = ?').get(runId) as RunToTrain | undefined;
 }
 
 // Run status changes: every write of runs.status is one of the functions below.

@@ -26,6 +26,8 @@ export interface TrainRequest {
   kind: ClassifierKind;
   params?: Record<string, unknown>;
   seed?: number;
+  /** Train on a seeded subsample of at most this many training rows (all rows when absent). */
+  maxRows?: number;
 }
 
 /** Hooks a job passes to executeRun: cancel, per-epoch logs, progress. */
@@ -46,7 +48,10 @@ export function createRun(db: Db, req: TrainRequest, jobId?: string): number {
   if (!getSetRow(db, req.setId)) throw new LabError('not_found', `Embedding set ${req.setId} does not exist.`);
   // The spec validates the params and fills in the defaults that are stored with the run.
   const params = validateParams(req.kind, req.params ?? {});
-  return insertRun(db, { setId: req.setId, kind: req.kind, params, seed, jobId: jobId ?? null });
+  if (req.maxRows !== undefined && (!Number.isInteger(req.maxRows) || req.maxRows < 2)) {
+    throw new LabError('invalid_input', `maxRows must be an integer of at least 2 (got ${req.maxRows}).`);
+  }
+  return insertRun(db, { setId: req.setId, kind: req.kind, params, seed, jobId: jobId ?? null, maxRows: req.maxRows ?? null });
 }
 
 /**
@@ -60,6 +65,17 @@ export const TRAIN_METRIC_MAX_ROWS = 10_000;
 export function trainMetricRows(n: number, seed: number, max: number = TRAIN_METRIC_MAX_ROWS): Int32Array {
   if (n <= max) return Int32Array.from({ length: n }, (_, i) => i);
   return permutation(n, new Prng(seed ^ 0x7e57)).subarray(0, max).sort();
+}
+
+/**
+ * The set with its training split cut to a seeded subsample of at most maxRows rows (kept in sample
+ * order), or unchanged when there is no cap or fewer rows. The test split is never cut.
+ */
+export function capTrainingRows(data: SetData, maxRows: number | null, seed: number): SetData {
+  if (maxRows === null || data.train.X.rows <= maxRows) return data;
+  const rows = permutation(data.train.X.rows, new Prng(seed ^ 0x5ca1e)).subarray(0, maxRows).sort();
+  const tr = data.train;
+  return { ...data, train: { X: takeRows(tr.X, rows), y: takeLabels(tr.y, rows), ids: takeLabels(tr.ids, rows) } };
 }
 
 /** What fitting and evaluating a classifier gave, before it is stored. */
@@ -88,13 +104,13 @@ export async function executeRun(db: Db, runId: number, cb: TrainCallbacks = {})
   try {
     markRunRunning(db, runId);
     cb.onProgress?.({ phase: 'load', done: 0, total: 1 });
-    const data = loadSetData(db, run.set_id);
+    const data = capTrainingRows(loadSetData(db, run.set_id), run.max_train_rows, run.seed);
     if (data.train.X.rows === 0) throw new LabError('invalid_input', `Embedding set ${run.set_id} has no training rows.`);
     throwIfAborted(cb.signal);
     const kind = run.kind as ClassifierKind;
     const clf = createClassifier(kind, JSON.parse(run.params) as Record<string, unknown>, { numClasses: data.numClasses, seed: run.seed });
     const ev = await fitAndEvaluate(db, run, clf, data, cb);
-    const { model, modelBytes } = saveModel(run, clf, data);
+    const { model, modelBytes } = saveModel(run, clf, data, run.max_train_rows !== null && data.train.X.rows === run.max_train_rows);
     const backend = clf.backend;
     markRunDone(db, runId, { ...ev, testIds: data.test.ids, model, fingerprint: data.fingerprint, backend, modelBytes });
     cb.onProgress?.({ phase: 'evaluate', done: 2, total: 2 });
@@ -180,7 +196,8 @@ async function fitAndEvaluate(db: Db, run: RunToTrain, clf: Classifier<object>, 
 export function saveModel(
   run: Pick<RunToTrain, 'kind' | 'set_id'>,
   clf: Classifier<object>,
-  data: { train: { X: Matrix } },
+  data: { train: { X: Matrix; ids: Int32Array } },
+  capped = false,
 ): { model: EncodedModel; modelBytes: number } {
   const saved = clf.toJSON();
   let referencedBytes = 0;
@@ -188,6 +205,8 @@ export function saveModel(
     referencedBytes = data.train.X.data.byteLength;
     delete saved.state.train;
     saved.state.trainFromSet = run.set_id;
+    // Trained on a capped subsample: the sample ids of its rows (a few bytes each), in fit() order.
+    if (capped) saved.state.trainSampleIds = data.train.ids;
   }
   const model = encodeModel(saved);
   const arrayBytes = model.arrays.reduce((a, x) => a + x.byteLength, 0);

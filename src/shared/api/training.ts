@@ -30,6 +30,8 @@ export const run = z.object({
   fit_seconds: z.number().nullable(),
   predict_rows_per_sec: z.number().nullable(),
   model_bytes: z.number().nullable(),
+  /** The cap on training rows it was started with (a seeded subsample); null when it used them all. */
+  max_train_rows: z.number().nullable(),
   /** Training rows its train-split metrics were measured on (a seeded subsample of at most 10,000); null for older runs. */
   train_metric_rows: z.number().nullable(),
   job_id: z.string().nullable(),
@@ -81,6 +83,8 @@ export const trainingApi = {
         kind: classifierKind,
         params: z.record(z.string(), z.unknown()).default({}),
         seed: seed.default(0),
+        /** Train on a seeded subsample of at most this many training rows (for sets too large to fit in time). */
+        maxRows: z.number().int().min(2).max(100_000_000).optional(),
       })
       .strict(),
     jobOf('train', trainResult),
