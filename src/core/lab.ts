@@ -3,6 +3,7 @@
  * and one job manager. Hosts (Electron, web, CLI) only move calls and events; validation happens here,
  * in dispatch(), so every host gets the same checks and the same error envelope.
  */
+import { estimateRun } from './runs/estimate';
 import fs from 'node:fs';
 import { z } from 'zod';
 import {
@@ -208,6 +209,7 @@ function createHandlers(lab: Lab): Handlers {
         throw err;
       }
     },
+    'runs.estimate': (i) => estimateRun(db, i.setId, i.kind, i.maxRows),
     'runs.list': (i) => listRuns(db, i.setId),
     'runs.get': (i) => getRun(db, i.id),
     'runs.compare': (i) => {

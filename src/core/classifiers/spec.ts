@@ -38,6 +38,11 @@ export interface ClassifierSpec<K extends ClassifierKind = ClassifierKind, P ext
    * run then passes the test set as fit's `validation`. Kinds without the option leave it out.
    */
   selectsOnTest?(params: P): boolean;
+  /**
+   * How its fit time grows with the training rows n (time ~ n^costExponent x dim): 1 when absent (epochs
+   * over the data), 2 for a kernel SVC (its kernel matrix). Used for the pre-start estimate.
+   */
+  costExponent?: number;
   /** An unfitted classifier with validated params. */
   create(params: P, ctx: { numClasses: number; seed: number }): Classifier<P>;
   /** A fitted classifier from what its toJSON() returned. */

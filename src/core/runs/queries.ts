@@ -304,6 +304,44 @@ export function loadSetData(db: Db, setId: number): SetData {
   return { numClasses, dim: D, fingerprint: set.fingerprint, train: build(parts.train), test: build(parts.test) };
 }
 
+/** A finished run's measured rates with its set's size: what an estimate scales from. */
+export interface MeasuredRun {
+  kind: string;
+  trainRows: number;
+  testRows: number;
+  dim: number;
+  fitSeconds: number;
+  predictRowsPerSec: number;
+  trainMetricRows: number | null;
+}
+
+/** The newest finished runs of a kind on this database (this machine's measured rates), newest first. */
+export function measuredRuns(db: Db, kind: string, limit = 5): MeasuredRun[] {
+  return db
+    .prepare(
+      `SELECT r.kind AS kind, es.dim AS dim, r.fit_seconds AS fitSeconds, r.predict_rows_per_sec AS predictRowsPerSec,
+              r.train_metric_rows AS trainMetricRows,
+              (SELECT count(*) FROM embeddings e JOIN samples s ON s.id = e.sample_id WHERE e.set_id = r.set_id AND s.split = 'train') AS trainRows,
+              (SELECT count(*) FROM embeddings e JOIN samples s ON s.id = e.sample_id WHERE e.set_id = r.set_id AND s.split = 'test') AS testRows
+       FROM runs r JOIN embedding_sets es ON es.id = r.set_id
+       WHERE r.kind = ? AND r.status = 'done' AND r.fit_seconds IS NOT NULL AND r.predict_rows_per_sec > 0
+       ORDER BY r.id DESC LIMIT ?`,
+    )
+    .all(kind, limit) as MeasuredRun[];
+}
+
+/** The train/test row counts and dim of an embedding set. */
+export function setSize(db: Db, setId: number): { trainRows: number; testRows: number; dim: number } | undefined {
+  return db
+    .prepare(
+      `SELECT es.dim AS dim,
+              (SELECT count(*) FROM embeddings e JOIN samples s ON s.id = e.sample_id WHERE e.set_id = es.id AND s.split = 'train') AS trainRows,
+              (SELECT count(*) FROM embeddings e JOIN samples s ON s.id = e.sample_id WHERE e.set_id = es.id AND s.split = 'test') AS testRows
+       FROM embedding_sets es WHERE es.id = ?`,
+    )
+    .get(setId) as { trainRows: number; testRows: number; dim: number } | undefined;
+}
+
 /** What a new run is: its set, kind, validated params (defaults filled in) and seed. */
 export interface NewRun {
   setId: number;

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase, type Db } from '../db/database';
 import { LabError } from '../errors';
 import { clearModelCache, compareRuns, exportRun, getRun, listRuns, loadSetData, markInterruptedRuns, predictWithRun } from './queries';
+import { estimateRun } from './estimate';
 import { insertBlobEmbeddingSet } from './test-helpers';
 import { createRun, executeRun, TRAIN_METRIC_MAX_ROWS, trainMetricRows } from './train-run';
 
@@ -195,5 +196,24 @@ describe('run errors', () => {
       const { predicted } = await predictWithRun(db, id, loadSetData(db, setId).test.X);
       expect(Array.from(predicted), kind).toEqual(stored);
     }
+  });
+
+  it('estimates a run before it starts from this machine\'s finished runs, warns past 30 min and the suggested cap brings it under', () => {
+    const fresh = insertBlobEmbeddingSet(db, { numClasses: 2, dim: 16, trainPerClass: 1000, testPerClass: 10, seed: 12 }).setId;
+    // Nothing measured yet for svc in this database: no estimate, and it says why.
+    expect(estimateRun(db, fresh, 'svc')).toMatchObject({ seconds: null, warning: null, basis: expect.stringMatching(/No finished svc run/) });
+    // A finished svc run measured here: 200 x 16 rows fitted in 100 s, 1,000 rows/s predicted.
+    const past = createRun(db, { setId, kind: 'svc', seed: 0 });
+    db.prepare("UPDATE runs SET status = 'done', fit_seconds = 100, predict_rows_per_sec = 1000 WHERE id = ?").run(past);
+    const e = estimateRun(db, fresh, 'svc');
+    // svc fit grows as n^2: (2,000 / 200)^2 x 100 s = 10,000 s, plus 2,040 rows scored (20 test rows twice, 2,000 train) at 1,000 rows/s.
+    expect(e.seconds).toBeCloseTo(10_000 + 2.04, 6);
+    expect(e.warning).toMatch(/over 30 min.*--max-rows (\d+)/);
+    const cap = Number(/--max-rows (\d+)/.exec(e.warning!)![1]);
+    const capped = estimateRun(db, fresh, 'svc', cap);
+    expect(capped.trainRows).toBe(cap);
+    expect(capped.seconds!).toBeLessThan(30 * 60);
+    expect(capped.warning).toBeNull();
+    db.prepare('DELETE FROM runs WHERE id = ?').run(past);
   });
 });

@@ -71,6 +71,17 @@ export const trainResult = z.object({
 });
 export type TrainResult = z.infer<typeof trainResult>;
 
+/** How long a training run should take here, before it starts (null seconds: nothing measured yet). */
+export const trainEstimate = z.object({
+  kind: classifierKind,
+  trainRows: z.number(),
+  seconds: z.number().nullable(),
+  /** Set when the estimate is over 30 minutes: says so and suggests a row cap. */
+  warning: z.string().nullable(),
+  basis: z.string(),
+});
+export type TrainEstimate = z.infer<typeof trainEstimate>;
+
 /** What an experiment (or the offline demo) made: its dataset, one set per backbone, the runs. */
 export const experimentResult = z.object({ datasetId: z.number(), sets: z.array(z.number()), runs: z.array(z.number()) });
 export type ExperimentResult = z.infer<typeof experimentResult>;
@@ -89,6 +100,11 @@ export const trainingApi = {
       .strict(),
     jobOf('train', trainResult),
     'Train a classifier on an embedding set (a job). Params are validated against the kind\'s schema.',
+  ),
+  'runs.estimate': method(
+    z.object({ setId: id, kind: classifierKind, maxRows: z.number().int().min(2).optional() }).strict(),
+    trainEstimate,
+    'The estimated duration of a training run before it starts, scaled from this machine\'s finished runs of the kind.',
   ),
   'runs.list': method(z.object({ setId: id.optional() }).strict(), z.array(run), 'Runs, newest first.'),
   'runs.get': method(z.object({ id }).strict(), runDetail, 'One run with its metrics and epoch logs.'),
