@@ -42,6 +42,7 @@ export async function run(): Promise<BenchResult> {
           predict_s: +Number(o.predictS).toFixed(1),
           evaluate_s: +Number(o.evaluateS).toFixed(1),
           wall_s: +wall.toFixed(1),
+          cpu_s: o.cpuS === undefined ? '-' : +Number(o.cpuS).toFixed(1),
           peak_rss_mb: Number(o.peakRssMB),
           rss_bound_mb: bound,
           model_mb: +Number(o.modelMB).toFixed(1),

@@ -68,6 +68,8 @@ console.log(
     testAccuracy: testM.accuracy,
     trainAccuracy: trainM.accuracy,
     peakRssMB: Math.round(process.resourceUsage().maxRSS / 1024),
+    // CPU seconds of this process (all threads): on a shared, loaded machine wall times mislead; this does less.
+    cpuS: (process.cpuUsage().user + process.cpuUsage().system) / 1e6,
     trainMatrixMB: Math.round(train.X.data.byteLength / 2 ** 20),
   }),
 );
