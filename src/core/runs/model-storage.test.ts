@@ -214,8 +214,8 @@ describe('runs trained before binary storage', () => {
       expected[kind] = Array.from((await predictWithRun(old, runs[kind], X)).predicted);
       toOldFormat(old, runs[kind]);
     }
-    // The schema as it was at version 4: no chunk table, no train_metric_rows.
-    old.exec('DROP TABLE artifact_chunks; ALTER TABLE runs DROP COLUMN train_metric_rows;');
+    // The schema as it was at version 4: no chunk table, no train_metric_rows or max_train_rows.
+    old.exec('DROP TABLE artifact_chunks; ALTER TABLE runs DROP COLUMN train_metric_rows; ALTER TABLE runs DROP COLUMN max_train_rows;');
     old.pragma('user_version = 4');
     old.close();
 
