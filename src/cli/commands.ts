@@ -285,7 +285,7 @@ export const domainCommands: Record<string, Command> = {
     },
   },
   train: {
-    usage: 'dinolab train --set S --model mlp|keras|svc|logreg|knn [--param key=value ...] [--seed N] [--json]',
+    usage: 'dinolab train --set S --model mlp|keras|svc|logreg|knn [--param key=value ...] [--seed N] [--max-rows N] [--json]',
     doc: 'Train a classifier on an embedding set; prints the run id and its metrics.',
     async run(c) {
       const lab = c.lab();
@@ -294,12 +294,18 @@ export const domainCommands: Record<string, Command> = {
       const raw = c.flags.param;
       const list = raw === undefined ? [] : Array.isArray(raw) ? raw : [String(raw)];
       const params = Object.fromEntries(list.map(parseParam));
-      const end = await runJob(c, lab, await lab.call('runs.start', { setId: intFlag(c, 'set') ?? 0, kind, params, seed: intFlag(c, 'seed', 0) }));
+      const setId = intFlag(c, 'set') ?? 0;
+      const maxRows = intFlag(c, 'max-rows');
+      const est = await lab.call('runs.estimate', { setId, kind, maxRows });
+      // Before it starts: the estimate (on stderr, so --json output stays one object), and a warning past 30 min.
+      c.io.err(est.seconds === null ? est.basis : `Estimated ${est.seconds < 90 ? `${Math.ceil(est.seconds)} s` : `${Math.round(est.seconds / 60)} min`} on ${est.trainRows} training rows. ${est.basis}`);
+      if (est.warning) c.io.err(`Warning: ${est.warning}`);
+      const end = await runJob(c, lab, await lab.call('runs.start', { setId, kind, params, seed: intFlag(c, 'seed', 0), maxRows }));
       const r = end.result;
       if (end.status === 'done' && r) {
         if (c.json) c.io.out(JSON.stringify(r));
         else {
-          c.io.out(`Run ${r.runId} (${kind}, backend ${r.backend}, fit ${r.fitSeconds.toFixed(2)} s)`);
+          c.io.out(`Run ${r.runId} (${kind}, backend ${r.backend}, fit ${r.fitSeconds.toFixed(2)} s, ${r.trainRows} training rows; train metrics on ${r.trainMetricRows})`);
           c.io.out(table(['train', 'test'].map((split) => ({ split, ...Object.fromEntries(METRIC_COLS.map((k) => [k, (split === 'train' ? r.train : r.test)?.[k] ?? null])) }))));
         }
       }

@@ -34,6 +34,7 @@ const options = {
   out: { type: 'string' },
   model: { type: 'string' },
   param: { type: 'string', multiple: true },
+  'max-rows': { type: 'string' },
   run: { type: 'string' },
   'head-only': { type: 'boolean' },
   web: { type: 'string' },

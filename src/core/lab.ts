@@ -3,6 +3,7 @@
  * and one job manager. Hosts (Electron, web, CLI) only move calls and events; validation happens here,
  * in dispatch(), so every host gets the same checks and the same error envelope.
  */
+import { estimateRun } from './runs/estimate';
 import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
@@ -208,7 +209,7 @@ function createHandlers(lab: Lab): Handlers {
 
     'classifiers.kinds': () => describeKinds(allSpecs()),
     'runs.start': (i) => {
-      const runId = createRun(db, { setId: i.setId, kind: i.kind, params: i.params, seed: i.seed });
+      const runId = createRun(db, { setId: i.setId, kind: i.kind, params: i.params, seed: i.seed, maxRows: i.maxRows });
       try {
         const job = lab.jobs.start('train', { runId, kind: i.kind });
         attachRunJob(db, runId, job.id);
@@ -218,6 +219,7 @@ function createHandlers(lab: Lab): Handlers {
         throw err;
       }
     },
+    'runs.estimate': (i) => estimateRun(db, i.setId, i.kind, i.maxRows),
     'runs.list': (i) => listRuns(db, i.setId),
     'runs.get': (i) => {
       const r = getRun(db, i.id);

@@ -57,6 +57,11 @@ export interface ClassifierSpec<K extends ClassifierKind = ClassifierKind, P ext
    * best epoch (or the best C), 'last' (the default) for kinds whose final model is the last epoch's.
    */
   validationScore?: 'best' | 'last';
+  /**
+   * How its fit time grows with the training rows n (time ~ n^costExponent x dim): 1 when absent (epochs
+   * over the data), 2 for a kernel SVC (its kernel matrix). Used for the pre-start estimate.
+   */
+  costExponent?: number;
   /** An unfitted classifier with validated params. */
   create(params: P, ctx: { numClasses: number; seed: number }): Classifier<P>;
   /** A fitted classifier from what its toJSON() returned. */

@@ -1,11 +1,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { allocArray, arraySpecs, decodeModel, type EncodedModel, type ModelArray } from '../classifiers/model-codec';
 import { loadClassifier } from '../classifiers/registry';
 import type { Classifier, EpochLog, SavedModel } from '../classifiers/types';
 import { blobToF32, f32ToBlob, nowIso, type Db } from '../db/database';
 import { csvCell } from '../../shared/csv';
 import { LabError } from '../errors';
-import type { Matrix } from '../math/matrix';
+import { takeRows, type Matrix } from '../math/matrix';
 import { METRIC_KEYS, type ClassificationMetrics } from '../metrics/metrics';
 import { selectsOnTest, validationAccuracy } from './validation';
 
@@ -26,6 +27,10 @@ export interface RunRow {
   fit_seconds: number | null;
   predict_rows_per_sec: number | null;
   model_bytes: number | null;
+  /** The cap on training rows it was started with (a seeded subsample); null when uncapped. */
+  max_train_rows: number | null;
+  /** Training rows its train-split metrics were measured on (a seeded subsample); null before migration 5. */
+  train_metric_rows: number | null;
   job_id: string | null;
   created_at: string;
   finished_at: string | null;
@@ -57,6 +62,7 @@ export type CompareRow = {
   val_accuracy: number | null;
   /** 1 when the best epoch was chosen on the test split (excluded from best marks), else 0. */
   selected_on_test: number;
+  train_metric_rows: number | null;
 } & { [K in `${'train' | 'test'}_${(typeof METRIC_KEYS)[number]}`]: number | null };
 
 type RawRun = Omit<RunRow, 'params'> & { params: string; provenance?: string | null };
@@ -107,6 +113,7 @@ export function compareRuns(db: Db, setId: number): CompareRow[] {
       backend: r.backend,
       val_accuracy: validationAccuracy({ kind: r.kind, params, epochs: epochsOf.all(r.id).map((e) => JSON.parse((e as { logs: string }).logs) as EpochLog) }),
       selected_on_test: selectsOnTest({ kind: r.kind, params }) ? 1 : 0,
+      train_metric_rows: r.train_metric_rows,
     };
     const bySplit: Record<string, Record<string, number>> = {};
     for (const m of getM.all(r.id) as { split: string; metrics: string }[]) bySplit[m.split] = JSON.parse(m.metrics) as Record<string, number>;
@@ -117,6 +124,11 @@ export function compareRuns(db: Db, setId: number): CompareRow[] {
 
 // Loaded classifiers per database, so the drop-zone does not re-parse a model for every image.
 const cache = new WeakMap<Db, Map<number, Classifier<object>>>();
+
+/** Forgets the loaded classifiers of a database (the next use reads them from the file again). */
+export function clearModelCache(db: Db): void {
+  cache.delete(db);
+}
 
 /** The fitted classifier of a finished run, loaded from its artifact (cached per database connection). */
 export function loadRunClassifier(db: Db, runId: number): Classifier<object> {
@@ -130,15 +142,87 @@ export function loadRunClassifier(db: Db, runId: number): Classifier<object> {
     if (!r) throw new LabError('not_found', `Run ${runId} does not exist.`);
     throw new LabError('conflict', `Run ${runId} is '${r.status}' and has no trained model; only finished runs can predict.`);
   }
-  if (a.format !== 'json') throw new LabError('bad_format', `Run ${runId}'s model is stored as '${a.format}', which this version cannot read.`);
-  const saved = JSON.parse(a.data.toString('utf8')) as SavedModel;
+  const saved = readArtifact(db, runId, a);
   if (typeof saved.state.trainFromSet === 'number') {
     // A k-NN model refers to its embedding set's training vectors (see executeRun).
-    saved.state.trainVectors = loadSetData(db, saved.state.trainFromSet).train.X.data;
+    const train = loadSetData(db, saved.state.trainFromSet).train;
+    const ids = saved.state.trainSampleIds;
+    if (ids instanceof Int32Array) {
+      // Trained on a capped subsample: its rows, by sample id, in the order it was fitted on.
+      const row = new Map<number, number>();
+      train.ids.forEach((id, i) => row.set(id, i));
+      const idx = Array.from(ids, (id) => {
+        const r = row.get(id);
+        if (r === undefined) throw new LabError('db_corrupt', `Run ${runId}'s model refers to training sample ${id}, which its set no longer has.`);
+        return r;
+      });
+      saved.state.trainVectors = takeRows(train.X, idx).data;
+    } else {
+      saved.state.trainVectors = train.X.data;
+    }
   }
   const clf = loadClassifier(saved);
   m.set(runId, clf);
   return clf;
+}
+
+/**
+ * Bytes per stored chunk of a model's array: SQLite refuses a value over 1 GB (SQLITE_MAX_LENGTH), and a
+ * chunk is what one read or write holds in memory besides the array itself.
+ */
+let artifactChunkBytes = 64 * 1024 * 1024;
+
+/** Sets the chunk size of model arrays written from now on (tests force it small); returns the previous one. */
+export function setArtifactChunkBytes(bytes: number): number {
+  if (!Number.isInteger(bytes) || bytes < 4 || bytes % 4 !== 0) throw new Error(`Chunk size must be a positive multiple of 4 bytes (got ${bytes}).`);
+  const prev = artifactChunkBytes;
+  artifactChunkBytes = bytes;
+  return prev;
+}
+
+/** Writes a run's model: its header in artifacts ('bin1'), each array in chunks (views, no copies). */
+export function writeArtifact(db: Db, runId: number, model: EncodedModel): void {
+  db.prepare('DELETE FROM artifact_chunks WHERE run_id = ?').run(runId);
+  db.prepare("INSERT OR REPLACE INTO artifacts (run_id, format, data) VALUES (?, 'bin1', ?)").run(runId, model.header);
+  const ins = db.prepare('INSERT INTO artifact_chunks (run_id, array_idx, chunk_idx, data) VALUES (?, ?, ?, ?)');
+  model.arrays.forEach((arr, i) => {
+    const bytes = Buffer.from(arr.buffer, arr.byteOffset, arr.byteLength);
+    let chunk = 0;
+    for (let off = 0; off < bytes.byteLength || chunk === 0; off += artifactChunkBytes) {
+      ins.run(runId, i, chunk++, bytes.subarray(off, Math.min(off + artifactChunkBytes, bytes.byteLength)));
+    }
+  });
+}
+
+/** A run's saved model as stored ('bin1': header and chunked arrays; 'json': written before migration 5). */
+export function readArtifact(db: Db, runId: number, a: { format: string; data: Buffer }): SavedModel {
+  if (a.format === 'bin1') return decodeModel(a.data, readArtifactArrays(db, runId, a.data));
+  // Runs trained before binary storage (migration 5): one JSON text with base64 arrays, read as it is.
+  if (a.format === 'json') return JSON.parse(a.data.toString('utf8')) as SavedModel;
+  throw new LabError('bad_format', `Run ${runId}'s model is stored as '${a.format}', which this version cannot read.`);
+}
+
+/** Reads a 'bin1' model's arrays: each allocated once from the header's lengths, filled chunk by chunk. */
+function readArtifactArrays(db: Db, runId: number, header: Buffer): ModelArray[] {
+  const specs = arraySpecs(header);
+  const sel = db.prepare('SELECT chunk_idx, data FROM artifact_chunks WHERE run_id = ? AND array_idx = ? ORDER BY chunk_idx');
+  return specs.map((spec, i) => {
+    const arr = allocArray(spec);
+    const dst = new Uint8Array(arr.buffer);
+    let off = 0;
+    let expected = 0;
+    for (const row of sel.iterate(runId, i) as IterableIterator<{ chunk_idx: number; data: Buffer }>) {
+      if (row.chunk_idx !== expected++ || off + row.data.byteLength > dst.byteLength) {
+        throw new LabError('db_corrupt', `Run ${runId}'s model: array ${i} has a missing or oversized chunk ${row.chunk_idx}.`);
+      }
+      dst.set(row.data, off);
+      off += row.data.byteLength;
+    }
+    if (off !== dst.byteLength) {
+      throw new LabError('db_corrupt', `Run ${runId}'s model: array ${i} holds ${off} of its ${dst.byteLength} bytes.`);
+    }
+    return arr;
+  });
 }
 
 /** Predicts with a finished run's model: probabilities (rows sum to 1) and labels. */
@@ -239,6 +323,44 @@ export function loadSetData(db: Db, setId: number): SetData {
   return { numClasses, dim: D, fingerprint: set.fingerprint, train: build(parts.train), test: build(parts.test) };
 }
 
+/** A finished run's measured rates with its set's size: what an estimate scales from. */
+export interface MeasuredRun {
+  kind: string;
+  trainRows: number;
+  testRows: number;
+  dim: number;
+  fitSeconds: number;
+  predictRowsPerSec: number;
+  trainMetricRows: number | null;
+}
+
+/** The newest finished runs of a kind on this database (this machine's measured rates), newest first. */
+export function measuredRuns(db: Db, kind: string, limit = 5): MeasuredRun[] {
+  return db
+    .prepare(
+      `SELECT r.kind AS kind, es.dim AS dim, r.fit_seconds AS fitSeconds, r.predict_rows_per_sec AS predictRowsPerSec,
+              r.train_metric_rows AS trainMetricRows,
+              (SELECT count(*) FROM embeddings e JOIN samples s ON s.id = e.sample_id WHERE e.set_id = r.set_id AND s.split = 'train') AS trainRows,
+              (SELECT count(*) FROM embeddings e JOIN samples s ON s.id = e.sample_id WHERE e.set_id = r.set_id AND s.split = 'test') AS testRows
+       FROM runs r JOIN embedding_sets es ON es.id = r.set_id
+       WHERE r.kind = ? AND r.status = 'done' AND r.fit_seconds IS NOT NULL AND r.predict_rows_per_sec > 0
+       ORDER BY r.id DESC LIMIT ?`,
+    )
+    .all(kind, limit) as MeasuredRun[];
+}
+
+/** The train/test row counts and dim of an embedding set. */
+export function setSize(db: Db, setId: number): { trainRows: number; testRows: number; dim: number } | undefined {
+  return db
+    .prepare(
+      `SELECT es.dim AS dim,
+              (SELECT count(*) FROM embeddings e JOIN samples s ON s.id = e.sample_id WHERE e.set_id = es.id AND s.split = 'train') AS trainRows,
+              (SELECT count(*) FROM embeddings e JOIN samples s ON s.id = e.sample_id WHERE e.set_id = es.id AND s.split = 'test') AS testRows
+       FROM embedding_sets es WHERE es.id = ?`,
+    )
+    .get(setId) as { trainRows: number; testRows: number; dim: number } | undefined;
+}
+
 /** What a new run is: its set, kind, validated params (defaults filled in) and seed. */
 export interface NewRun {
   setId: number;
@@ -246,13 +368,14 @@ export interface NewRun {
   params: object;
   seed: number;
   jobId: string | null;
+  maxRows?: number | null;
 }
 
 /** Inserts a 'queued' run; returns its id. */
 export function insertRun(db: Db, r: NewRun): number {
   const info = db
-    .prepare("INSERT INTO runs (set_id, kind, params, seed, status, job_id, created_at) VALUES (?, ?, ?, ?, 'queued', ?, ?)")
-    .run(r.setId, r.kind, JSON.stringify(r.params), r.seed, r.jobId, nowIso());
+    .prepare("INSERT INTO runs (set_id, kind, params, seed, status, job_id, max_train_rows, created_at) VALUES (?, ?, ?, ?, 'queued', ?, ?, ?)")
+    .run(r.setId, r.kind, JSON.stringify(r.params), r.seed, r.jobId, r.maxRows ?? null, nowIso());
   return Number(info.lastInsertRowid);
 }
 
@@ -274,11 +397,12 @@ export interface RunToTrain {
   params: string;
   seed: number;
   status: string;
+  max_train_rows: number | null;
 }
 
 /** The run to train, or undefined when absent. */
 export function getRunToTrain(db: Db, runId: number): RunToTrain | undefined {
-  return db.prepare('SELECT id, set_id, kind, params, seed, status FROM runs WHERE id = ?').get(runId) as RunToTrain | undefined;
+  return db.prepare('SELECT id, set_id, kind, params, seed, status, max_train_rows FROM runs WHERE id = ?').get(runId) as RunToTrain | undefined;
 }
 
 // Run status changes: every write of runs.status is one of the functions below.
@@ -322,7 +446,9 @@ export interface RunResults {
   proba: Matrix | null;
   testPred: Int32Array | null;
   testIds: Int32Array;
-  artifact: Buffer;
+  model: EncodedModel;
+  /** Rows the train-split metrics were measured on (a seeded subsample of the training split). */
+  trainMetricRows: number;
   fingerprint: string | null;
   backend: string;
   fitSeconds: number;
@@ -344,11 +470,11 @@ export function markRunDone(db: Db, runId: number, r: RunResults): void {
         insP.run(runId, r.testIds[i]!, r.testPred[i]!, f32ToBlob(r.proba.data.slice(i * C, (i + 1) * C)));
       }
     }
-    db.prepare("INSERT OR REPLACE INTO artifacts (run_id, format, data) VALUES (?, 'json', ?)").run(runId, r.artifact);
+    writeArtifact(db, runId, r.model);
     db.prepare(
       `UPDATE runs SET status = 'done', error = NULL, fingerprint = ?, backend = ?, fit_seconds = ?, predict_rows_per_sec = ?,
-       model_bytes = ?, finished_at = ? WHERE id = ?`,
-    ).run(r.fingerprint, r.backend, r.fitSeconds, r.predictRowsPerSec, r.modelBytes, nowIso(), runId);
+       model_bytes = ?, train_metric_rows = ?, finished_at = ? WHERE id = ?`,
+    ).run(r.fingerprint, r.backend, r.fitSeconds, r.predictRowsPerSec, r.modelBytes, r.trainMetricRows, nowIso(), runId);
   })();
 }
 
