@@ -69,6 +69,10 @@ export const provenance = z.object({
   /** Best epoch chosen on the test split (the study's leaky recipe): excluded from "best" marks. */
   selected_on_test: z.boolean(),
   sweep_id: z.number().nullable(),
+  /** The user's cap on training rows (a seeded subsample; null: every training row). */
+  max_train_rows: z.number().nullable(),
+  /** The training rows its train-split metrics were measured on (a seeded subsample of at most 10,000). */
+  train_metric_rows: z.number().nullable(),
   /** True when dataset/backbone/set were recorded when training began; false when read now (older runs). */
   snapshot: z.boolean(),
   /** The `dinolab train ...` line that trains the same run again (same set, kind, params, seed). */
