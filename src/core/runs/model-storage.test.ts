@@ -10,7 +10,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { encodeModel } from '../classifiers/model-codec';
 import { loadClassifier } from '../classifiers/registry';
 import { f32ToB64, type SavedModel } from '../classifiers/types';
+import Database from 'better-sqlite3';
 import { openDatabase, type Db } from '../db/database';
+import { migrations } from '../db/migrations';
 import {
   clearModelCache,
   exportRun,
@@ -200,6 +202,35 @@ function toOldFormat(d: Db, runId: number): void {
   d.prepare("UPDATE artifacts SET format = 'json', data = ? WHERE run_id = ?").run(Buffer.from(JSON.stringify({ ...saved, state })), runId);
 }
 
+/**
+ * Takes a database back to the schema of version 4 (before binary storage): every index, table and column
+ * that a later migration added is dropped, whatever later migrations there are, by comparing with a fresh
+ * database made by migrations 1-4 alone.
+ */
+function rollBackToVersion4(d: Db): void {
+  const ref = new Database(':memory:');
+  for (const m of migrations.filter((m) => m.version <= 4)) ref.exec(m.sql);
+  const names = (db: { prepare(s: string): { all(): unknown[] } }, type: string): Set<string> =>
+    new Set((db.prepare(`SELECT name FROM sqlite_master WHERE type = '${type}' AND name NOT LIKE 'sqlite_%'`).all() as { name: string }[]).map((r) => r.name));
+  const refTables = names(ref, 'table');
+  const refIndexes = names(ref, 'index');
+  for (const t of names(d, 'trigger')) if (!names(ref, 'trigger').has(t)) d.exec(`DROP TRIGGER "${t}"`);
+  for (const i of names(d, 'index')) if (!refIndexes.has(i)) d.exec(`DROP INDEX "${i}"`);
+  d.pragma('foreign_keys = OFF');
+  for (const t of names(d, 'table')) {
+    if (!refTables.has(t)) {
+      d.exec(`DROP TABLE "${t}"`);
+      continue;
+    }
+    const cols = (db: { prepare(s: string): { all(): unknown[] } }): string[] => (db.prepare(`PRAGMA table_info("${t}")`).all() as { name: string }[]).map((c) => c.name);
+    const keep = new Set(cols(ref));
+    for (const c of cols(d)) if (!keep.has(c)) d.exec(`ALTER TABLE "${t}" DROP COLUMN "${c}"`);
+  }
+  d.pragma('foreign_keys = ON');
+  ref.close();
+  d.pragma('user_version = 4');
+}
+
 describe('runs trained before binary storage', () => {
   it('load, predict and export after migration 5, for every kind', async () => {
     const oldFile = path.join(dir, 'old.db');
@@ -214,9 +245,10 @@ describe('runs trained before binary storage', () => {
       expected[kind] = Array.from((await predictWithRun(old, runs[kind], X)).predicted);
       toOldFormat(old, runs[kind]);
     }
-    // The schema as it was at version 4: no chunk table, no train_metric_rows or max_train_rows.
-    old.exec('DROP TABLE artifact_chunks; ALTER TABLE runs DROP COLUMN train_metric_rows; ALTER TABLE runs DROP COLUMN max_train_rows;');
-    old.pragma('user_version = 4');
+    // The schema as it was at version 4: no chunk table, no train_metric_rows or max_train_rows (nor what later
+    // migrations added).
+    rollBackToVersion4(old);
+    expect(old.prepare("SELECT count(*) AS n FROM sqlite_master WHERE name = 'artifact_chunks'").get()).toEqual({ n: 0 });
     old.close();
 
     old = openDatabase(oldFile);
