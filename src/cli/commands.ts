@@ -113,10 +113,15 @@ async function tryFiles(c: Ctx, lab: Lab, setId: number, files: string[]): Promi
     while (batch.length) {
       const end = await runJob(c, lab, await lab.call('probe.start', { setId, images: batch.map((b) => ({ name: b.name, dataBase64: b.dataBase64 })) }));
       if (end.status === 'done' && end.result) {
+        // The job refuses an image it cannot read (named, with the reason) and tries the others: its probe ids
+        // are those of the tried images, in order.
+        const refused = new Map(end.result.refused.map((r) => [r.name, r.reason]));
+        const tried = batch.filter((b) => !refused.has(b.name));
+        for (const b of batch) if (refused.has(b.name)) results.set(b.file, { file: b.file, error: refused.get(b.name)! });
         const ids = end.result.probeIds;
         const byId = new Map((await lab.call('probes.list', { setId })).map((p) => [p.id, p]));
-        batch.forEach((b, j) => {
-          const p = byId.get(ids[j]!);
+        tried.forEach((b, j) => {
+          const p = ids[j] === undefined ? undefined : byId.get(ids[j]);
           results.set(b.file, p ? { file: b.file, probe: p } : { file: b.file, error: 'no result was stored' });
         });
         break;
