@@ -18,7 +18,8 @@ import { getSet, loadSetMatrix } from '../embeddings/queries';
 import { LabError, throwIfAborted } from '../errors';
 import { decodeRGB } from '../images/decode';
 import type { Preset } from '../images/preprocess';
-import { listRuns, loadRunClassifier } from '../runs/queries';
+import { loadRunClassifier } from '../runs/models/queries';
+import { listRuns } from '../runs/queries';
 import { insertProbe } from './queries';
 
 // Stored probes are read and deleted through the feature's queries; lab.ts still imports them from here.

@@ -13,17 +13,9 @@ import { f32ToB64, type SavedModel } from '../classifiers/types';
 import Database from 'better-sqlite3';
 import { openDatabase, type Db } from '../db/database';
 import { migrations } from '../db/migrations';
-import {
-  clearModelCache,
-  exportRun,
-  getRun,
-  loadRunClassifier,
-  loadSetData,
-  predictWithRun,
-  readArtifact,
-  setArtifactChunkBytes,
-  writeArtifact,
-} from './queries';
+import { loadSetData } from '../embeddings/queries';
+import { clearModelCache, loadRunClassifier, predictWithRun, readArtifact, setArtifactChunkBytes, writeArtifact } from './models/queries';
+import { exportRun, getRun } from './queries';
 import { insertBlobEmbeddingSet } from './test-helpers';
 import { createRun, executeRun, saveModel } from './train-run';
 import { skipWithReason } from '../../../tests/helpers';

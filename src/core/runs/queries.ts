@@ -1,13 +1,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { allocArray, arraySpecs, decodeModel, type EncodedModel, type ModelArray } from '../classifiers/model-codec';
-import { loadClassifier } from '../classifiers/registry';
-import type { Classifier, EpochLog, SavedModel } from '../classifiers/types';
+import type { EncodedModel } from '../classifiers/model-codec';
+import type { EpochLog } from '../classifiers/types';
 import { blobToF32, f32ToBlob, nowIso, type Db } from '../db/database';
 import { csvCell } from '../../shared/csv';
 import { LabError } from '../errors';
-import { takeRows, type Matrix } from '../math/matrix';
+import type { Matrix } from '../math/matrix';
 import { METRIC_KEYS, type ClassificationMetrics } from '../metrics/metrics';
+import { writeArtifact } from './models/queries';
 import { selectsOnTest, validationAccuracy } from './validation';
 
 /** Status of a run. */
@@ -122,117 +122,6 @@ export function compareRuns(db: Db, setId: number): CompareRow[] {
   });
 }
 
-// Loaded classifiers per database, so the drop-zone does not re-parse a model for every image.
-const cache = new WeakMap<Db, Map<number, Classifier<object>>>();
-
-/** Forgets the loaded classifiers of a database (the next use reads them from the file again). */
-export function clearModelCache(db: Db): void {
-  cache.delete(db);
-}
-
-/** The fitted classifier of a finished run, loaded from its artifact (cached per database connection). */
-export function loadRunClassifier(db: Db, runId: number): Classifier<object> {
-  let m = cache.get(db);
-  if (!m) cache.set(db, (m = new Map()));
-  const hit = m.get(runId);
-  if (hit) return hit;
-  const a = db.prepare('SELECT format, data FROM artifacts WHERE run_id = ?').get(runId) as { format: string; data: Buffer } | undefined;
-  if (!a) {
-    const r = db.prepare('SELECT status FROM runs WHERE id = ?').get(runId) as { status: string } | undefined;
-    if (!r) throw new LabError('not_found', `Run ${runId} does not exist.`);
-    throw new LabError('conflict', `Run ${runId} is '${r.status}' and has no trained model; only finished runs can predict.`);
-  }
-  const saved = readArtifact(db, runId, a);
-  if (typeof saved.state.trainFromSet === 'number') {
-    // A k-NN model refers to its embedding set's training vectors (see executeRun).
-    const train = loadSetData(db, saved.state.trainFromSet).train;
-    const ids = saved.state.trainSampleIds;
-    if (ids instanceof Int32Array) {
-      // Trained on a capped subsample: its rows, by sample id, in the order it was fitted on.
-      const row = new Map<number, number>();
-      train.ids.forEach((id, i) => row.set(id, i));
-      const idx = Array.from(ids, (id) => {
-        const r = row.get(id);
-        if (r === undefined) throw new LabError('db_corrupt', `Run ${runId}'s model refers to training sample ${id}, which its set no longer has.`);
-        return r;
-      });
-      saved.state.trainVectors = takeRows(train.X, idx).data;
-    } else {
-      saved.state.trainVectors = train.X.data;
-    }
-  }
-  const clf = loadClassifier(saved);
-  m.set(runId, clf);
-  return clf;
-}
-
-/**
- * Bytes per stored chunk of a model's array: SQLite refuses a value over 1 GB (SQLITE_MAX_LENGTH), and a
- * chunk is what one read or write holds in memory besides the array itself.
- */
-let artifactChunkBytes = 64 * 1024 * 1024;
-
-/** Sets the chunk size of model arrays written from now on (tests force it small); returns the previous one. */
-export function setArtifactChunkBytes(bytes: number): number {
-  if (!Number.isInteger(bytes) || bytes < 4 || bytes % 4 !== 0) throw new Error(`Chunk size must be a positive multiple of 4 bytes (got ${bytes}).`);
-  const prev = artifactChunkBytes;
-  artifactChunkBytes = bytes;
-  return prev;
-}
-
-/** Writes a run's model: its header in artifacts ('bin1'), each array in chunks (views, no copies). */
-export function writeArtifact(db: Db, runId: number, model: EncodedModel): void {
-  db.prepare('DELETE FROM artifact_chunks WHERE run_id = ?').run(runId);
-  db.prepare("INSERT OR REPLACE INTO artifacts (run_id, format, data) VALUES (?, 'bin1', ?)").run(runId, model.header);
-  const ins = db.prepare('INSERT INTO artifact_chunks (run_id, array_idx, chunk_idx, data) VALUES (?, ?, ?, ?)');
-  model.arrays.forEach((arr, i) => {
-    const bytes = Buffer.from(arr.buffer, arr.byteOffset, arr.byteLength);
-    let chunk = 0;
-    for (let off = 0; off < bytes.byteLength || chunk === 0; off += artifactChunkBytes) {
-      ins.run(runId, i, chunk++, bytes.subarray(off, Math.min(off + artifactChunkBytes, bytes.byteLength)));
-    }
-  });
-}
-
-/** A run's saved model as stored ('bin1': header and chunked arrays; 'json': written before migration 5). */
-export function readArtifact(db: Db, runId: number, a: { format: string; data: Buffer }): SavedModel {
-  if (a.format === 'bin1') return decodeModel(a.data, readArtifactArrays(db, runId, a.data));
-  // Runs trained before binary storage (migration 5): one JSON text with base64 arrays, read as it is.
-  if (a.format === 'json') return JSON.parse(a.data.toString('utf8')) as SavedModel;
-  throw new LabError('bad_format', `Run ${runId}'s model is stored as '${a.format}', which this version cannot read.`);
-}
-
-/** Reads a 'bin1' model's arrays: each allocated once from the header's lengths, filled chunk by chunk. */
-function readArtifactArrays(db: Db, runId: number, header: Buffer): ModelArray[] {
-  const specs = arraySpecs(header);
-  const sel = db.prepare('SELECT chunk_idx, data FROM artifact_chunks WHERE run_id = ? AND array_idx = ? ORDER BY chunk_idx');
-  return specs.map((spec, i) => {
-    const arr = allocArray(spec);
-    const dst = new Uint8Array(arr.buffer);
-    let off = 0;
-    let expected = 0;
-    for (const row of sel.iterate(runId, i) as IterableIterator<{ chunk_idx: number; data: Buffer }>) {
-      if (row.chunk_idx !== expected++ || off + row.data.byteLength > dst.byteLength) {
-        throw new LabError('db_corrupt', `Run ${runId}'s model: array ${i} has a missing or oversized chunk ${row.chunk_idx}.`);
-      }
-      dst.set(row.data, off);
-      off += row.data.byteLength;
-    }
-    if (off !== dst.byteLength) {
-      throw new LabError('db_corrupt', `Run ${runId}'s model: array ${i} holds ${off} of its ${dst.byteLength} bytes.`);
-    }
-    return arr;
-  });
-}
-
-/** Predicts with a finished run's model: probabilities (rows sum to 1) and labels. */
-export async function predictWithRun(db: Db, runId: number, X: Matrix): Promise<{ proba: Matrix; predicted: Int32Array }> {
-  const clf = loadRunClassifier(db, runId);
-  const proba = await clf.predictProba(X);
-  const predicted = await clf.predict(X);
-  return { proba, predicted };
-}
-
 /**
  * Writes metrics.json (the run, its provenance, its params and train/test metrics) and predictions.csv
  * (`sample_id,split,label,predicted,p_0,...,p_{C-1}`, the stored test predictions) into dir.
@@ -259,68 +148,6 @@ export function exportRun(db: Db, runId: number, dir: string, provenance: object
   }
   fs.writeFileSync(predictionsFile, lines.join('\n') + '\n');
   return { metricsFile, predictionsFile, rows: rows.length };
-}
-
-/** The train and test vectors of an embedding set, rows ordered by sample id. */
-export interface SetData {
-  numClasses: number;
-  dim: number;
-  fingerprint: string | null;
-  train: { X: Matrix; y: Int32Array; ids: Int32Array };
-  test: { X: Matrix; y: Int32Array; ids: Int32Array };
-}
-
-/** Loads an embedding set's vectors; the set must be complete (status 'done'). */
-export function loadSetData(db: Db, setId: number): SetData {
-  const set = db
-    .prepare(
-      `SELECT es.id, es.status, es.dim, d.classes, d.fingerprint, d.name
-       FROM embedding_sets es JOIN datasets d ON d.id = es.dataset_id WHERE es.id = ?`,
-    )
-    .get(setId) as { id: number; status: string; dim: number; classes: string; fingerprint: string | null; name: string } | undefined;
-  if (!set) throw new LabError('not_found', `Embedding set ${setId} does not exist.`);
-  if (set.status !== 'done') {
-    throw new LabError(
-      'conflict',
-      `Embedding set ${setId} is '${set.status}', not complete: finish (or resume) its embedding job before training on it.`,
-    );
-  }
-  let numClasses = 0;
-  try {
-    const classes = JSON.parse(set.classes) as unknown;
-    if (Array.isArray(classes)) numClasses = classes.length;
-  } catch {
-    /* fall back to the labels */
-  }
-  const rows = db
-    .prepare(
-      `SELECT s.id AS id, s.split AS split, s.label AS label, e.vector AS vector
-       FROM embeddings e JOIN samples s ON s.id = e.sample_id WHERE e.set_id = ? ORDER BY s.id`,
-    )
-    .all(setId) as { id: number; split: 'train' | 'test'; label: number; vector: Buffer }[];
-  const D = set.dim;
-  const parts = { train: [] as typeof rows, test: [] as typeof rows };
-  let maxLabel = -1;
-  for (const r of rows) {
-    if (r.vector.byteLength !== D * 4) {
-      throw new LabError('db_corrupt', `Embedding of sample ${r.id} in set ${setId} has ${r.vector.byteLength / 4} values, expected ${D}.`);
-    }
-    parts[r.split].push(r);
-    if (r.label > maxLabel) maxLabel = r.label;
-  }
-  numClasses = Math.max(numClasses, maxLabel + 1);
-  const build = (list: typeof rows): SetData['train'] => {
-    const X = new Float32Array(list.length * D);
-    const y = new Int32Array(list.length);
-    const ids = new Int32Array(list.length);
-    list.forEach((r, i) => {
-      X.set(blobToF32(r.vector, D), i * D);
-      y[i] = r.label;
-      ids[i] = r.id;
-    });
-    return { X: { rows: list.length, cols: D, data: X }, y, ids };
-  };
-  return { numClasses, dim: D, fingerprint: set.fingerprint, train: build(parts.train), test: build(parts.test) };
 }
 
 /** A finished run's measured rates with its set's size: what an estimate scales from. */

@@ -4,7 +4,7 @@ import { encodeModel, type EncodedModel } from '../classifiers/model-codec';
 import type { Classifier, EpochLog } from '../classifiers/types';
 import pkg from '../../../package.json';
 import type { Db } from '../db/database';
-import { getSetRow, setShape } from '../embeddings/queries';
+import { getSetRow, loadSetData, setShape, type SetData } from '../embeddings/queries';
 import { LabError, throwIfAborted, toLabError } from '../errors';
 import { takeLabels, takeRows, type Matrix } from '../math/matrix';
 import { permutation, Prng } from '../math/prng';
@@ -13,13 +13,11 @@ import {
   epochWriter,
   getRunToTrain,
   insertRun,
-  loadSetData,
   markRunDone,
   markRunEnded,
   markRunRunning,
   readRunSource,
   type RunToTrain,
-  type SetData,
 } from './queries';
 
 /** What to train: a classifier kind with params (defaults filled in) on an embedding set, with a seed. */
