@@ -6,7 +6,7 @@ import { allocArray, arraySpecs, decodeModel, type EncodedModel, type ModelArray
 import { loadClassifier } from '../../classifiers/registry';
 import type { Classifier, SavedModel } from '../../classifiers/types';
 import type { Db } from '../../db/database';
-import { loadSetData } from '../../embeddings/queries';
+import { loadSetMatrix } from '../../embeddings/queries';
 import { LabError } from '../../errors';
 import { takeRows, type Matrix } from '../../math/matrix';
 
@@ -32,13 +32,14 @@ export function loadRunClassifier(db: Db, runId: number): Classifier<object> {
   }
   const saved = readArtifact(db, runId, a);
   if (typeof saved.state.trainFromSet === 'number') {
-    // A k-NN model refers to its embedding set's training vectors (see executeRun).
-    const train = loadSetData(db, saved.state.trainFromSet).train;
+    // A k-NN model refers to its embedding set's training vectors (see executeRun): only the training
+    // split is read, in sample-id order as it was fitted.
+    const train = loadSetMatrix(db, saved.state.trainFromSet, 'train');
     const ids = saved.state.trainSampleIds;
     if (ids instanceof Int32Array) {
       // Trained on a capped subsample: its rows, by sample id, in the order it was fitted on.
       const row = new Map<number, number>();
-      train.ids.forEach((id, i) => row.set(id, i));
+      train.sampleIds.forEach((id, i) => row.set(id, i));
       const idx = Array.from(ids, (id) => {
         const r = row.get(id);
         if (r === undefined) throw new LabError('db_corrupt', `Run ${runId}'s model refers to training sample ${id}, which its set no longer has.`);
