@@ -10,6 +10,7 @@ export const logreg = defineClassifier({
   params: logregParams,
   tags,
   validationScore: 'best',
+  labelsAreArgmaxProba: true,
   create: (params, ctx) => new LogregClassifier(params, ctx),
   load: (saved) => LogregClassifier.load(saved),
   exportHead: (clf, io) => {

@@ -2,8 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { roundTripModel } from '../model-codec';
 import { defaultParams } from '../params-helpers';
 import { logreg as logregSpec } from './index';
-import { LogregClassifier, fitMultinomial } from './logreg';
-import type { Matrix } from '../../math/matrix';
+import { LogregClassifier, fitMultinomial, fitWith } from './logreg';
+import { prepareLossGrad, tfLossGrad } from './loss';
+import { takeLabels, takeRows, type Matrix } from '../../math/matrix';
+import { columnStandardizer, standardizeRows } from '../../math/normalize';
 import { initTf } from '../tf-backend';
 
 // A fixed dataset defined by a formula so that Python can rebuild it bit for bit (float32):
@@ -75,6 +77,28 @@ describe('logistic regression matches scikit-learn LogisticRegression', () => {
     for (let i = 0; i < X.rows; i++) for (let j = 0; j < D; j++) Z[i * D + j] = (X.data[i * D + j]! - mean[j]!) / Math.sqrt(sd[j]!);
     const r = await fitMultinomial(tf, { rows: X.rows, cols: D, data: Z }, y, 3, 1, { maxIter: 5000, gtol: 1e-6 });
     for (let k = 0; k < 3; k++) for (let j = 0; j < D; j++) expect(Math.abs(r.W[j * 3 + k]! - SK_C1_COEF[k]![j]!)).toBeLessThan(2e-3);
+  });
+
+  it('C=1 on onnxruntime (the engine the app uses) reaches the same optimum, and a row subset weighs the other rows 0', async () => {
+    const { X, y } = dataset();
+    const D = 6;
+    const { mean, std } = columnStandardizer(X, true);
+    const Z = standardizeRows(X, mean, std);
+    const loss = await prepareLossGrad(null, Z, y, 3, null);
+    expect(loss.engine).toBe('onnxruntime-cpu');
+    const r = await fitWith(loss, D, 3, 1, { maxIter: 5000, gtol: 1e-6 });
+    for (let k = 0; k < 3; k++) for (let j = 0; j < D; j++) expect(Math.abs(r.W[j * 3 + k]! - SK_C1_COEF[k]![j]!)).toBeLessThan(2e-3);
+    // The loss over rows 0..99 by weights equals TensorFlow.js's over a copy of those rows (same W, b).
+    const { tf } = await initTf();
+    const rows = Int32Array.from({ length: 100 }, (_, i) => i);
+    const sub = await prepareLossGrad(null, Z, y, 3, rows);
+    const ref = tfLossGrad(tf, takeRows(Z, rows), takeLabels(y, rows), 3);
+    const a = await sub.eval(r.W, r.b);
+    const b = await ref.eval(r.W, r.b);
+    ref.dispose();
+    expect(a.f).toBeCloseTo(b.f, 5);
+    for (let i = 0; i < a.gW.length; i++) expect(a.gW[i]!).toBeCloseTo(b.gW[i]!, 5);
+    for (let i = 0; i < a.gb.length; i++) expect(a.gb[i]!).toBeCloseTo(b.gb[i]!, 5);
   });
 
   it('chooses C on the validation split and reports each grid value', async () => {

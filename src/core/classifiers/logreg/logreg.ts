@@ -2,6 +2,7 @@ import { LabError, throwIfAborted } from '../../errors';
 import type { HeadGraph, HeadIo } from '../head-graph';
 import { logregHead } from './onnx-head';
 import { lbfgs } from '../../math/lbfgs';
+import { onnxLossAvailable, prepareLossGrad, tfLossGrad, type LossGrad } from './loss';
 import { argmaxRows, takeLabels, takeRows, type Matrix } from '../../math/matrix';
 import { columnStandardizer, softmaxRowsInPlace, standardizeRows } from '../../math/normalize';
 import { stratifiedSplit } from '../../math/prng';
@@ -17,8 +18,32 @@ const GTOL = 1e-4;
 /**
  * Fits multinomial logistic regression with L2 exactly as scikit-learn's LogisticRegression(C, lbfgs):
  * minimises mean(logloss) + ||W||^2 / (2 C n), the intercept not penalised (the same minimiser as
- * C * sum(logloss) + 0.5 ||W||^2). Returns W [D x C] row-major and b [C].
+ * C * sum(logloss) + 0.5 ||W||^2), over the rows `loss` was prepared on. Returns W [D x C] row-major and b [C].
  */
+export async function fitWith(
+  loss: LossGrad,
+  D: number,
+  K: number,
+  C: number,
+  opts: { maxIter: number; gtol?: number; init?: Float64Array; signal?: AbortSignal },
+): Promise<{ W: Float32Array; b: Float32Array; iterations: number; converged: boolean; theta: Float64Array }> {
+  const l2 = 1 / (C * loss.rows);
+  const fg = async (theta: Float64Array): Promise<{ f: number; g: Float64Array }> => {
+    const { f, gW, gb } = await loss.eval(Float32Array.from(theta.subarray(0, D * K)), Float32Array.from(theta.subarray(D * K)));
+    let reg = 0;
+    const g = new Float64Array(theta.length);
+    for (let i = 0; i < D * K; i++) {
+      reg += theta[i]! * theta[i]!;
+      g[i] = gW[i]! + l2 * theta[i]!;
+    }
+    for (let k = 0; k < K; k++) g[D * K + k] = gb[k]!;
+    return { f: f + 0.5 * l2 * reg, g };
+  };
+  const r = await lbfgs(fg, opts.init ?? new Float64Array(D * K + K), { maxIter: opts.maxIter, gtol: opts.gtol ?? GTOL, signal: opts.signal });
+  return { W: Float32Array.from(r.x.subarray(0, D * K)), b: Float32Array.from(r.x.subarray(D * K)), iterations: r.iterations, converged: r.converged, theta: r.x };
+}
+
+/** fitWith on TensorFlow.js over all rows of X (the engine where onnxruntime is absent; kept for its tests). */
 export async function fitMultinomial(
   tf: Tf,
   X: Matrix,
@@ -27,55 +52,11 @@ export async function fitMultinomial(
   C: number,
   opts: { maxIter: number; gtol?: number; init?: Float64Array; signal?: AbortSignal },
 ): Promise<{ W: Float32Array; b: Float32Array; iterations: number; converged: boolean; theta: Float64Array }> {
-  const D = X.cols;
-  const K = numClasses;
-  const n = X.rows;
-  const Xt = tf.tensor2d(X.data, [n, D]);
-  // X^T kept as its own tensor: tfjs-wasm's matMul with a transposed operand is ~10x slower than a plain one.
-  const XtT = tf.tidy(() => tf.transpose(Xt));
-  const Yt = tf.tidy(() => tf.oneHot(tf.tensor1d(y, 'int32'), K).toFloat());
-  const l2 = 1 / (C * n);
+  const loss = tfLossGrad(tf, X, y, numClasses);
   try {
-    const fg = async (theta: Float64Array): Promise<{ f: number; g: Float64Array }> => {
-      const W = Float32Array.from(theta.subarray(0, D * K));
-      const b = Float32Array.from(theta.subarray(D * K));
-      const [lossT, gW, gb] = tf.tidy(() => {
-        const Wt = tf.tensor2d(W, [D, K]);
-        const logits = tf.add(tf.matMul(Xt, Wt), tf.tensor1d(b));
-        const logp = tf.logSoftmax(logits);
-        const loss = tf.neg(tf.sum(tf.mul(Yt, logp))).div(n);
-        const diff = tf.sub(tf.exp(logp), Yt).div(n);
-        return [loss, tf.matMul(XtT, diff), tf.sum(diff, 0)];
-      });
-      const [lv, gWv, gbv] = await Promise.all([lossT.data(), gW.data(), gb.data()]);
-      lossT.dispose();
-      gW.dispose();
-      gb.dispose();
-      let reg = 0;
-      const g = new Float64Array(theta.length);
-      for (let i = 0; i < D * K; i++) {
-        reg += theta[i]! * theta[i]!;
-        g[i] = gWv[i]! + l2 * theta[i]!;
-      }
-      for (let k = 0; k < K; k++) g[D * K + k] = gbv[k]!;
-      return { f: lv[0]! + 0.5 * l2 * reg, g };
-    };
-    const r = await lbfgs(fg, opts.init ?? new Float64Array(D * K + K), {
-      maxIter: opts.maxIter,
-      gtol: opts.gtol ?? GTOL,
-      signal: opts.signal,
-    });
-    return {
-      W: Float32Array.from(r.x.subarray(0, D * K)),
-      b: Float32Array.from(r.x.subarray(D * K)),
-      iterations: r.iterations,
-      converged: r.converged,
-      theta: r.x,
-    };
+    return await fitWith(loss, X.cols, numClasses, C, opts);
   } finally {
-    Xt.dispose();
-    XtT.dispose();
-    Yt.dispose();
+    loss.dispose();
   }
 }
 
@@ -93,6 +74,8 @@ export class LogregClassifier implements Classifier<LogregParams> {
   private W: Float32Array | null = null;
   private b: Float32Array | null = null;
   private dim = 0;
+  /** The engine its fit ran on (see loss.ts); null before a fit. */
+  private engine: string | null = null;
   /** The C the grid search chose. */
   chosenC: number | null = null;
   readonly numClasses: number;
@@ -106,9 +89,9 @@ export class LogregClassifier implements Classifier<LogregParams> {
     this.seed = ctx.seed;
   }
 
-  /** The TensorFlow.js backend its loss and gradient products run on. */
+  /** Where its loss and gradient products ran: 'onnxruntime-cpu', else the TensorFlow.js backend. */
   get backend(): string {
-    return tfBackend();
+    return this.engine ?? tfBackend();
   }
 
   private standardize(X: Matrix): Matrix {
@@ -118,19 +101,20 @@ export class LogregClassifier implements Classifier<LogregParams> {
   async fit(X: Matrix, y: Int32Array, opts: FitOptions = {}): Promise<void> {
     if (X.rows !== y.length) throw new LabError('invalid_input', `logreg: ${X.rows} rows but ${y.length} labels.`);
     if (X.rows === 0) throw new LabError('invalid_input', 'logreg: no training rows.');
-    const { tf } = await initTf();
+    // TensorFlow.js only where onnxruntime cannot run the loss (see loss.ts).
+    const tf = (await onnxLossAvailable()) ? null : (await initTf()).tf;
     const D = X.cols;
+    const K = this.numClasses;
     this.dim = D;
     // StandardScaler's statistics (constant features stay unscaled); identity when standardize is off.
     ({ mean: this.mean, std: this.std } = columnStandardizer(X, this.params.standardize));
+    // One standardised copy serves the C search (its validation rows weighed 0) and the refit.
     const Z = this.standardize(X);
     const grid = this.params.cGrid;
     let bestC = grid[0]!;
     const total = grid.length + 1;
     if (grid.length > 1 && this.params.validationFraction > 0) {
       const split = stratifiedSplit(y, this.params.validationFraction, this.seed);
-      const Ztr = takeRows(Z, split.train);
-      const ytr = takeLabels(y, split.train);
       const Zva = takeRows(Z, split.validation);
       const yva = takeLabels(y, split.validation);
       let bestAcc = -1;
@@ -138,17 +122,23 @@ export class LogregClassifier implements Classifier<LogregParams> {
       const order = grid.map((c, i) => ({ c, i })).sort((a, b) => a.c - b.c);
       let init: Float64Array | undefined;
       const accByIndex = new Array<number>(grid.length);
-      for (let s = 0; s < order.length; s++) {
-        throwIfAborted(opts.signal);
-        const { c, i } = order[s]!;
-        const r = await fitMultinomial(tf, Ztr, ytr, this.numClasses, c, { maxIter: this.params.maxIter, init, signal: opts.signal });
-        init = r.theta;
-        const p = this.logitsArgmax(Zva, r.W, r.b);
-        let ok = 0;
-        for (let k = 0; k < yva.length; k++) if (p[k] === yva[k]) ok++;
-        accByIndex[i] = yva.length ? ok / yva.length : 0;
-        opts.onEpoch?.({ epoch: s + 1, C: c, val_accuracy: accByIndex[i], iterations: r.iterations });
-        opts.onProgress?.(s + 1, total, 'grid');
+      const loss = await prepareLossGrad(tf, Z, y, K, split.train);
+      this.engine = loss.engine;
+      try {
+        for (let s = 0; s < order.length; s++) {
+          throwIfAborted(opts.signal);
+          const { c, i } = order[s]!;
+          const r = await fitWith(loss, D, K, c, { maxIter: this.params.maxIter, init, signal: opts.signal });
+          init = r.theta;
+          const p = this.logitsArgmax(Zva, r.W, r.b);
+          let ok = 0;
+          for (let k = 0; k < yva.length; k++) if (p[k] === yva[k]) ok++;
+          accByIndex[i] = yva.length ? ok / yva.length : 0;
+          opts.onEpoch?.({ epoch: s + 1, C: c, val_accuracy: accByIndex[i], iterations: r.iterations });
+          opts.onProgress?.(s + 1, total, 'grid');
+        }
+      } finally {
+        loss.dispose();
       }
       for (let i = 0; i < grid.length; i++) {
         if (accByIndex[i]! > bestAcc) {
@@ -158,10 +148,16 @@ export class LogregClassifier implements Classifier<LogregParams> {
       }
     }
     throwIfAborted(opts.signal);
-    const r = await fitMultinomial(tf, Z, y, this.numClasses, bestC, { maxIter: this.params.maxIter, signal: opts.signal });
-    throwIfAborted(opts.signal);
-    this.W = r.W;
-    this.b = r.b;
+    const loss = await prepareLossGrad(tf, Z, y, K, null);
+    this.engine = loss.engine;
+    try {
+      const r = await fitWith(loss, D, K, bestC, { maxIter: this.params.maxIter, signal: opts.signal });
+      throwIfAborted(opts.signal);
+      this.W = r.W;
+      this.b = r.b;
+    } finally {
+      loss.dispose();
+    }
     this.chosenC = bestC;
     opts.onProgress?.(total, total, 'refit');
   }
