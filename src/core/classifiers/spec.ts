@@ -62,6 +62,18 @@ export interface ClassifierSpec<K extends ClassifierKind = ClassifierKind, P ext
    * over the data), 2 for a kernel SVC (its kernel matrix). Used for the pre-start estimate.
    */
   costExponent?: number;
+  /**
+   * How its prediction time per row grows with the training rows n (time ~ n^predictCostExponent x dim):
+   * 0 when absent (a fixed-size model), 1 for kinds that compare every row with the training set or its
+   * support vectors (k-NN, kernel SVC). Used for the pre-start estimate.
+   */
+  predictCostExponent?: number;
+  /**
+   * True when predict() is exactly argmax(predictProba()) (first maximum, as argmaxRows): a run then takes
+   * the test labels from the probabilities it already has instead of predicting the test split twice.
+   * Absent or false (the SVC: one-vs-one votes, not its Platt probabilities): predict() is called.
+   */
+  labelsAreArgmaxProba?: boolean;
   /** An unfitted classifier with validated params. */
   create(params: P, ctx: { numClasses: number; seed: number }): Classifier<P>;
   /** A fitted classifier from what its toJSON() returned. */

@@ -9,6 +9,9 @@ export const knn = defineClassifier({
   text,
   params: knnParams,
   tags,
+  // Each scored row is compared with every training row; predict() is argmax(predictProba()).
+  predictCostExponent: 1,
+  labelsAreArgmaxProba: true,
   checkSet: (p, set) =>
     p.k > set.trainRows ? `k = ${p.k} is more than the ${set.trainRows} training images of this set: choose k of at most ${set.trainRows}.` : null,
   create: (params, ctx) => new KnnClassifier(params, ctx),

@@ -11,6 +11,8 @@ export const svc = defineClassifier({
   tags,
   // SMO over the kernel matrix: fit time grows about as n^2 (scikit-learn's docs say n^2 to n^3).
   costExponent: 2,
+  // Prediction computes the kernel against every support vector (a share of the training rows).
+  predictCostExponent: 1,
   create: (params, ctx) => new SVC(params, ctx),
   load: (saved) => SVC.load(saved),
   exportHead: (clf, io) => {
