@@ -3,7 +3,8 @@
  * and one job manager. Hosts (Electron, web, CLI) only move calls and events; validation happens here,
  * in dispatch(), so every host gets the same checks and the same error envelope.
  */
-import { estimateRun } from './runs/estimate';
+import { estimateRun, estimateSetRuns } from './runs/estimate';
+import { estimateExperiment } from './experiment/plan';
 import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
@@ -220,6 +221,7 @@ function createHandlers(lab: Lab): Handlers {
       }
     },
     'runs.estimate': (i) => estimateRun(db, i.setId, i.kind, i.maxRows),
+    'runs.estimateAll': (i) => estimateSetRuns(db, i.setId, i.kinds, i.maxRows),
     'runs.list': (i) => listRuns(db, i.setId),
     'runs.get': (i) => {
       const r = getRun(db, i.id);
@@ -259,6 +261,14 @@ function createHandlers(lab: Lab): Handlers {
         for (const b of i.backboneIds) getBackbone(db, b);
       }
       return lab.jobs.start('experiment', i);
+    },
+    'experiment.estimate': (i) => {
+      if (!i.demo) {
+        if (!i.datasetId) throw new LabError('invalid_input', 'datasetId: required unless demo is true.');
+        getDataset(db, i.datasetId);
+        for (const b of i.backboneIds) getBackbone(db, b);
+      }
+      return estimateExperiment(db, i);
     },
 
     'probe.start': (i) => {

@@ -175,6 +175,24 @@ export function getSetRow(db: Db, setId: number): SetRow | undefined {
   return db.prepare('SELECT * FROM embedding_sets WHERE id = ?').get(setId) as SetRow | undefined;
 }
 
+/** The set for (dataset, backbone, preset) with how many vectors it holds, or undefined when there is none yet. */
+export function findSet(db: Db, p: { datasetId: number; backboneId: number; preset: string }): (SetRow & { vectors: number }) | undefined {
+  return db
+    .prepare(
+      `SELECT es.*, (SELECT count(*) FROM embeddings e WHERE e.set_id = es.id) AS vectors
+       FROM embedding_sets es WHERE dataset_id = ? AND backbone_id = ? AND preset = ?`,
+    )
+    .get(p.datasetId, p.backboneId, p.preset) as (SetRow & { vectors: number }) | undefined;
+}
+
+/** This machine's newest measured embedding rate (images/s) with a backbone, or null when it has embedded nothing with it. */
+export function lastEmbedRate(db: Db, backboneId: number): number | null {
+  const r = db
+    .prepare('SELECT images_per_sec AS rate FROM embedding_sets WHERE backbone_id = ? AND images_per_sec > 0 ORDER BY id DESC LIMIT 1')
+    .get(backboneId) as { rate: number } | undefined;
+  return r?.rate ?? null;
+}
+
 /** The set for (dataset, backbone, preset), created 'pending' when there is none; returns its id. */
 export function ensureSet(db: Db, p: { datasetId: number; backboneId: number; preset: string; dim: number }): number {
   db.prepare(

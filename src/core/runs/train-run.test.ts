@@ -1,7 +1,9 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { KnnClassifier } from '../classifiers/knn/knn';
+import { LogregClassifier } from '../classifiers/logreg/logreg';
 import { openDatabase, type Db } from '../db/database';
 import { LabError } from '../errors';
 import { loadSetData } from '../embeddings/queries';
@@ -185,6 +187,31 @@ describe('run errors', () => {
     expect(compareRuns(db, big)[0]!.train_metric_rows).toBe(10_000);
   });
 
+  it('k-NN and logreg score the test split once: their labels are argmax of the probabilities, the same as predict() gives', async () => {
+    for (const [kind, cls] of [
+      ['knn', KnnClassifier],
+      ['logreg', LogregClassifier],
+    ] as const) {
+      const predict = vi.spyOn(cls.prototype, 'predict');
+      const proba = vi.spyOn(cls.prototype, 'predictProba');
+      try {
+        const id = createRun(db, { setId, kind, seed: 4 });
+        await executeRun(db, id);
+        // The test split (80 rows; the training split has 200) goes through predictProba once, never predict().
+        expect(predict.mock.calls.filter(([X]) => X.rows === 80).length, kind).toBe(0);
+        expect(proba.mock.calls.filter(([X]) => X.rows === 80).length, kind).toBe(1);
+        const stored = (db.prepare('SELECT predicted FROM predictions WHERE run_id = ? ORDER BY sample_id').all(id) as { predicted: number }[]).map((r) => r.predicted);
+        predict.mockRestore();
+        clearModelCache(db);
+        const { predicted } = await predictWithRun(db, id, loadSetData(db, setId).test.X);
+        expect(Array.from(predicted), kind).toEqual(stored);
+      } finally {
+        predict.mockRestore();
+        proba.mockRestore();
+      }
+    }
+  });
+
   it('maxRows trains on a seeded subsample; a capped k-NN reloads its own rows and predicts the same', async () => {
     expect(() => createRun(db, { setId, kind: 'knn', maxRows: 1 })).toThrow(/maxRows/);
     for (const kind of ['knn', 'logreg'] as const) {
@@ -202,14 +229,16 @@ describe('run errors', () => {
 
   it('estimates a run before it starts from this machine\'s finished runs, warns past 30 min and the suggested cap brings it under', () => {
     const fresh = insertBlobEmbeddingSet(db, { numClasses: 2, dim: 16, trainPerClass: 1000, testPerClass: 10, seed: 12 }).setId;
-    // Nothing measured yet for svc in this database: no estimate, and it says why.
-    expect(estimateRun(db, fresh, 'svc')).toMatchObject({ seconds: null, warning: null, basis: expect.stringMatching(/No finished svc run/) });
+    // Nothing measured yet for svc in this database: scaled from the committed reference rates, and it says so.
+    expect(estimateRun(db, fresh, 'svc')).toMatchObject({ reference: true, basis: expect.stringMatching(/No finished svc run on this machine yet: scaled from the reference rate/) });
     // A finished svc run measured here: 200 x 16 rows fitted in 100 s, 1,000 rows/s predicted.
     const past = createRun(db, { setId, kind: 'svc', seed: 0 });
     db.prepare("UPDATE runs SET status = 'done', fit_seconds = 100, predict_rows_per_sec = 1000 WHERE id = ?").run(past);
     const e = estimateRun(db, fresh, 'svc');
-    // svc fit grows as n^2: (2,000 / 200)^2 x 100 s = 10,000 s, plus 2,040 rows scored (20 test rows twice, 2,000 train) at 1,000 rows/s.
-    expect(e.seconds).toBeCloseTo(10_000 + 2.04, 6);
+    // svc fit grows as n^2: (2,000 / 200)^2 x 100 s = 10,000 s, plus 2,040 rows scored (20 test rows twice,
+    // 2,000 train) at 1,000 rows/s, x 10 (each row against 10 times the support vectors).
+    expect(e.reference).toBe(false);
+    expect(e.seconds).toBeCloseTo(10_000 + 20.4, 6);
     expect(e.warning).toMatch(/over 30 min.*--max-rows (\d+)/);
     const cap = Number(/--max-rows (\d+)/.exec(e.warning!)![1]);
     const capped = estimateRun(db, fresh, 'svc', cap);

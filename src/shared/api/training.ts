@@ -191,13 +191,46 @@ export const trainEstimate = z.object({
   seconds: z.number().nullable(),
   /** Set when the estimate is over 30 minutes: says so and suggests a row cap. */
   warning: z.string().nullable(),
+  /** True when scaled from the committed reference rates (no finished run of the kind on this machine yet). */
+  reference: z.boolean(),
+  /** What it is scaled from, in words. */
   basis: z.string(),
 });
 export type TrainEstimate = z.infer<typeof trainEstimate>;
 
+/** The estimate of several runs (every kind on a set, an experiment): the sum of theirs. */
+export const experimentEstimate = z.object({
+  /** The sum of the runs' estimates; null when some run has no estimate (see unknownKinds). */
+  seconds: z.number().nullable(),
+  /** The sum over the runs that have an estimate. */
+  knownSeconds: z.number(),
+  unknownKinds: z.array(classifierKind),
+  /** Set when some run is estimated over 30 minutes: names them and suggests a row cap. */
+  warning: z.string().nullable(),
+  runs: z.array(trainEstimate.extend({ set: z.string() })),
+  /** What the sum leaves out or assumes (embedding still to do, sizes not known yet), in words. */
+  notes: z.array(z.string()),
+});
+export type ExperimentEstimate = z.infer<typeof experimentEstimate>;
+
 /** What an experiment (or the offline demo) made: its dataset, one set per backbone, the runs. */
 export const experimentResult = z.object({ datasetId: z.number(), sets: z.array(z.number()), runs: z.array(z.number()) });
 export type ExperimentResult = z.infer<typeof experimentResult>;
+
+/** What an experiment is started (and estimated) with. */
+export const experimentStart = z
+  .object({
+    datasetId: id.optional(),
+    demo: z.boolean().default(false),
+    backboneIds: z.array(id).max(10).default([]),
+    preset: z.enum(['dinov2-eval', 'resize-224']).default('resize-224'),
+    provider: z.enum(['auto', 'cpu', 'webgpu', 'cuda']).default('auto'),
+    kinds: z.array(classifierKind).min(1).default([...CLASSIFIER_KINDS]),
+    seed: seed.default(0),
+    /** Train each run on a seeded subsample of at most this many training rows (as runs.start's maxRows). */
+    maxRows: z.number().int().min(2).max(100_000_000).optional(),
+  })
+  .strict();
 
 export const trainingApi = {
   'runs.start': method(
@@ -217,7 +250,12 @@ export const trainingApi = {
   'runs.estimate': method(
     z.object({ setId: id, kind: classifierKind, maxRows: z.number().int().min(2).optional() }).strict(),
     trainEstimate,
-    'The estimated duration of a training run before it starts, scaled from this machine\'s finished runs of the kind.',
+    'The estimated duration of a training run before it starts, scaled from this machine\'s finished runs of the kind (else from the committed reference rates, said so).',
+  ),
+  'runs.estimateAll': method(
+    z.object({ setId: id, kinds: z.array(classifierKind).min(1).default([...CLASSIFIER_KINDS]), maxRows: z.number().int().min(2).optional() }).strict(),
+    experimentEstimate,
+    'The estimated duration of one run of each kind on a set (the Train page\'s "Train every kind"), before it starts: the sum of the runs\' estimates.',
   ),
   'runs.list': method(z.object({ setId: id.optional() }).strict(), z.array(run), 'Runs, newest first.'),
   'runs.get': method(z.object({ id }).strict(), runDetail, 'One run with its metrics and epoch logs.'),
@@ -279,18 +317,13 @@ export const trainingApi = {
     'Test samples that at least one of the runs got wrong, with every run\'s prediction.',
   ),
   'experiment.start': method(
-    z
-      .object({
-        datasetId: id.optional(),
-        demo: z.boolean().default(false),
-        backboneIds: z.array(id).max(10).default([]),
-        preset: z.enum(['dinov2-eval', 'resize-224']).default('resize-224'),
-        provider: z.enum(['auto', 'cpu', 'webgpu', 'cuda']).default('auto'),
-        kinds: z.array(classifierKind).min(1).default([...CLASSIFIER_KINDS]),
-        seed: seed.default(0),
-      })
-      .strict(),
+    experimentStart,
     jobOf('experiment', experimentResult),
     'The whole study in one job: (demo: import Shapes-10,) embed with each backbone, train every kind.',
+  ),
+  'experiment.estimate': method(
+    experimentStart,
+    experimentEstimate,
+    'How long an experiment should take before it starts: the sum of its runs\' estimates (the embedding still to do is estimated from this machine\'s last rate with the backbone where it has one, else named in notes).',
   ),
 } as const;
