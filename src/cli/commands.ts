@@ -1,10 +1,10 @@
 /** The domain commands of `dinolab`: datasets, backbones, embeddings, training, comparison. */
 import fs from 'node:fs';
 import path from 'node:path';
-import { CLASSIFIER_KINDS, STUDY_METRICS, type ClassifierKind, type ProbeResult, type JobKind, type JobOf, type Study, type StudyMetric } from '../shared/contract';
+import { CLASSIFIER_KINDS, STUDY_METRICS, type ClassifierKind, type ExperimentEstimate, type ProbeResult, type JobKind, type JobOf, type Study, type StudyMetric } from '../shared/contract';
 import { LabError } from '../core/errors';
 import type { Lab } from '../core/lab';
-import { fmt, table } from './format';
+import { approxDuration, fmt, table } from './format';
 import { followJob, jobExit, type Command, type Ctx } from './context';
 
 function flag(c: Ctx, name: string): string | undefined {
@@ -303,7 +303,7 @@ export const domainCommands: Record<string, Command> = {
       const maxRows = intFlag(c, 'max-rows');
       const est = await lab.call('runs.estimate', { setId, kind, maxRows });
       // Before it starts: the estimate (on stderr, so --json output stays one object), and a warning past 30 min.
-      c.io.err(est.seconds === null ? est.basis : `Estimated ${est.seconds < 90 ? `${Math.ceil(est.seconds)} s` : `${Math.round(est.seconds / 60)} min`} on ${est.trainRows} training rows. ${est.basis}`);
+      c.io.err(est.seconds === null ? est.basis : `Estimated ${approxDuration(est.seconds)} on ${est.trainRows} training rows. ${est.basis}`);
       if (est.warning) c.io.err(`Warning: ${est.warning}`);
       const end = await runJob(c, lab, await lab.call('runs.start', { setId, kind, params, seed: intFlag(c, 'seed', 0), maxRows }));
       const r = end.result;
@@ -437,8 +437,8 @@ export const domainCommands: Record<string, Command> = {
     },
   },
   experiment: {
-    usage: 'dinolab experiment --dataset D --backbone B [--backbone B2] [--preset P] [--ep E] [--models all|mlp,svc,...] [--seed N] [--metric M] | dinolab experiment --demo',
-    doc: 'The whole study headless: embed (or reuse), train every kind, print the study matrix of the dataset.',
+    usage: 'dinolab experiment --dataset D --backbone B [--backbone B2] [--preset P] [--ep E] [--models all|mlp,svc,...] [--seed N] [--max-rows N] [--metric M] | dinolab experiment --demo',
+    doc: 'The whole study headless: embed (or reuse), train every kind, print the study matrix of the dataset. Prints its estimated duration first (--max-rows N caps every run\'s training rows).',
     async run(c) {
       const lab = c.lab();
       const demo = c.flags.demo === true;
@@ -448,11 +448,19 @@ export const domainCommands: Record<string, Command> = {
       const refs = raw === undefined ? [] : Array.isArray(raw) ? raw : [String(raw)];
       const backboneIds = demo ? [] : await Promise.all(refs.map((r) => resolveId(lab, 'backbone', r)));
       const datasetId = demo ? undefined : await resolveId(lab, 'dataset', flag(c, 'dataset'));
-      const end = await runJob(
-        c,
-        lab,
-        await lab.call('experiment.start', { demo, datasetId, backboneIds, kinds, preset: (flag(c, 'preset') ?? (demo ? 'resize-224' : 'dinov2-eval')) as 'resize-224', provider: (flag(c, 'ep') ?? 'auto') as 'auto', seed: intFlag(c, 'seed', 0) }),
-      );
+      const input = {
+        demo,
+        datasetId,
+        backboneIds,
+        kinds,
+        preset: (flag(c, 'preset') ?? (demo ? 'resize-224' : 'dinov2-eval')) as 'resize-224',
+        provider: (flag(c, 'ep') ?? 'auto') as 'auto',
+        seed: intFlag(c, 'seed', 0),
+        maxRows: intFlag(c, 'max-rows'),
+      };
+      // Before it starts: the sum of its runs' estimates (on stderr, so --json output stays one object).
+      c.io.err(experimentEstimateText(await lab.call('experiment.estimate', input)));
+      const end = await runJob(c, lab, await lab.call('experiment.start', input));
       const r = end.result;
       if (end.status !== 'done' || !r) return jobExit(end, c);
       const st = await lab.call('runs.study', { datasetId: r.datasetId, metric: metricFlag(c) });
@@ -462,3 +470,16 @@ export const domainCommands: Record<string, Command> = {
     },
   },
 };
+
+/** An experiment's estimate in lines: the total, each run, what it leaves out, the warning. */
+export function experimentEstimateText(e: ExperimentEstimate): string {
+  const lines = [
+    e.seconds !== null
+      ? `Estimated ${approxDuration(e.seconds)} for ${e.runs.length} run${e.runs.length === 1 ? '' : 's'}.`
+      : `Estimated at least ${approxDuration(e.knownSeconds)}: no estimate for ${e.unknownKinds.join(', ')}.`,
+    ...e.runs.map((r) => `  ${r.kind} on ${r.set}, ${r.trainRows} training rows: ${r.seconds === null ? 'no estimate' : approxDuration(r.seconds)}${r.reference ? ' (reference rate: no run of this kind here yet)' : ''}`),
+    ...e.notes,
+  ];
+  if (e.warning) lines.push(`Warning: ${e.warning}`);
+  return lines.join('\n');
+}

@@ -2,6 +2,7 @@
 import { isJobOf, type Job, type JobKind, type JobOf } from '../shared/contract';
 import { LabError } from '../core/errors';
 import type { Lab } from '../core/lab';
+import { approxDuration } from './format';
 
 export interface CliIO {
   out: (s: string) => void;
@@ -25,7 +26,7 @@ export async function followJob<K extends JobKind>(lab: Lab, job: JobOf<K>, io: 
     const p = ev.payload;
     const pct = p.total ? ((100 * p.done) / p.total).toFixed(1) : '?';
     const rate = p.ratePerSec ? ` ${p.ratePerSec.toFixed(1)}/s` : '';
-    const eta = p.etaSec !== null && p.etaSec !== undefined ? ` eta ${Math.round(p.etaSec)}s` : '';
+    const eta = p.etaSec !== null && p.etaSec !== undefined ? ` ETA ${approxDuration(p.etaSec)}` : '';
     io.err(`${job.label}: ${p.phase} ${p.done}/${p.total} (${pct}%)${rate}${eta}`);
   });
   const onSigint = (): void => {

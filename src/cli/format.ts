@@ -23,3 +23,10 @@ export function pairs(obj: Record<string, unknown>): string {
     .map(([k, v]) => `${k.padEnd(w)}  ${fmt(v)}`)
     .join('\n');
 }
+
+/** A duration in words for estimates and ETAs: "45 s", "12 min", "2 h 05 min". */
+export function approxDuration(seconds: number): string {
+  if (seconds < 90) return `${Math.max(0, Math.ceil(seconds))} s`;
+  const min = Math.round(seconds / 60);
+  return min < 90 ? `${min} min` : `${Math.floor(min / 60)} h ${String(min % 60).padStart(2, '0')} min`;
+}

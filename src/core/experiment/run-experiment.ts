@@ -3,8 +3,7 @@
  * dataset with each backbone (reusing finished sets, resuming partial ones), then train every kind on
  * each set. Headless from `dinolab experiment`, one click from the first-run screen.
  */
-import type { z } from 'zod';
-import type { ExperimentResult, labApi } from '../../shared/contract';
+import type { ExperimentResult } from '../../shared/contract';
 import { getBackboneName } from '../backbones/queries';
 import { listBackbones, ensureBuiltinBackbones, RANDOM_VIT, RAW_PIXELS } from '../backbones/registry';
 import { findDatasetByName, loadSampleRGB } from '../datasets/queries';
@@ -15,14 +14,12 @@ import { LabError, throwIfAborted } from '../errors';
 import type { JobContext } from '../jobs/types';
 import { modelsDir } from '../paths';
 import { epochReporter } from '../runs/train.job';
+import { runPlan } from '../runs/estimate';
+import { RunEta } from '../runs/eta';
 import { createRun, executeRun } from '../runs/train-run';
+import { DEMO_NAME, DEMO_SIZE, planExperiment, type ExperimentParams } from './plan';
 
-/** What an experiment is started with: the contract's `experiment.start` input, defaults filled in. */
-export type ExperimentParams = z.output<(typeof labApi)['experiment.start']['input']>;
-
-/** Shapes-10 size of the offline demo: big enough to separate the classifiers, small enough to embed a random ViT on a CPU in minutes. */
-export const DEMO_SIZE = { train: 1000, test: 200 };
-export const DEMO_NAME = 'Shapes-10 demo';
+export { DEMO_NAME, DEMO_SIZE, type ExperimentParams } from './plan';
 
 export async function runExperiment(p: ExperimentParams, ctx: JobContext): Promise<ExperimentResult> {
   const { db } = ctx;
@@ -43,9 +40,19 @@ export async function runExperiment(p: ExperimentParams, ctx: JobContext): Promi
   if (!backboneIds.length) throw new LabError('invalid_input', 'Choose at least one backbone.');
   const steps = backboneIds.length * (1 + p.kinds.length);
   let step = 0;
+  // The ETA: the pre-start estimate of what is left (embeddings measured here, every run), the current
+  // step's part followed as it goes (the embedding's own ETA, a run's RunEta).
+  const planned = planExperiment(db, { ...p, demo: false, datasetId, backboneIds });
+  const runSeconds = planned.estimate.runs.map((r) => r.seconds ?? 0);
+  const embedSeconds = planned.embedSeconds.map((x) => x ?? 0);
+  /** Seconds of the plan after backbone b's embedding (its runs and every later backbone's). */
+  const after = (b: number, run: number): number =>
+    runSeconds.slice(b * p.kinds.length + run).reduce((a, x) => a + x, 0) + embedSeconds.slice(b + 1).reduce((a, x) => a + x, 0);
+  let b = -1;
   const sets: number[] = [];
   const runs: number[] = [];
   for (const backboneId of backboneIds) {
+    b++;
     throwIfAborted(ctx.signal);
     const setId = createEmbeddingSet(db, { datasetId, backboneId, preset: p.preset });
     sets.push(setId);
@@ -56,21 +63,29 @@ export async function runExperiment(p: ExperimentParams, ctx: JobContext): Promi
         provider: p.provider,
         modelsDir: modelsDir(ctx.dataDir),
         loadImage: (id) => loadSampleRGB(db, id),
-        onProgress: (g) => ctx.progress(`embedding with ${bName} (step ${step + 1}/${steps})`, g.done, g.total, { ratePerSec: g.ratePerSec, etaSec: g.etaSec }),
+        onProgress: (g) =>
+          ctx.progress(`embedding with ${bName} (step ${step + 1}/${steps})`, g.done, g.total, {
+            ratePerSec: g.ratePerSec,
+            etaSec: g.done > 0 && g.ratePerSec ? g.etaSec + after(b, 0) : null,
+          }),
       });
     }
     step++;
-    for (const kind of p.kinds) {
+    for (const [k, kind] of p.kinds.entries()) {
       throwIfAborted(ctx.signal);
-      const runId = createRun(db, { setId, kind, seed: p.seed }, ctx.jobId, { checkSet: false });
+      const runId = createRun(db, { setId, kind, seed: p.seed, maxRows: p.maxRows }, ctx.jobId, { checkSet: false });
       runs.push(runId);
-      ctx.progress(`training ${kind} (step ${step + 1}/${steps})`, step, steps);
+      const eta = new RunEta(runPlan(db, runId));
+      const phase = `training ${kind} (step ${step + 1}/${steps})`;
+      const report = (left: number | null): void => ctx.progress(phase, step, steps, { etaSec: left === null ? null : left + after(b, k + 1) });
+      report(eta.remaining('load', 0, 1));
       await executeRun(db, runId, {
         signal: ctx.signal,
         onEpoch: epochReporter(ctx),
+        onProgress: (g) => report(eta.remaining(g.phase, g.done, g.total)),
       });
       step++;
-      ctx.progress(`trained ${kind}`, step, steps);
+      ctx.progress(`trained ${kind}`, step, steps, { etaSec: after(b, k + 1) });
     }
   }
   return { datasetId, sets, runs };

@@ -323,8 +323,10 @@ export class JobManager {
         if (run.phaseStart.phase !== m.phase) run.phaseStart = { phase: m.phase, t: now, done: m.done };
         const dt = (now - run.phaseStart.t) / 1000;
         const rate = m.ratePerSec ?? (dt > 0.2 ? (m.done - run.phaseStart.done) / dt : null);
-        // No ETA before there is a rate (nothing done yet): never "ETA 0 ms" at a job's start.
-        const eta = rate && rate > 0 && m.done > 0 ? (m.etaSec ?? (m.total - m.done) / rate) : null;
+        // The job's own ETA when it tells one (a training run's comes from its pre-start estimate, so it has one
+        // before any step is done); else from the phase's rate. No ETA before either: never "ETA 0 ms" at a job's start.
+        const told = m.etaSec !== null && m.etaSec !== undefined && Number.isFinite(m.etaSec) && (m.done > 0 || m.etaSec > 0) ? m.etaSec : null;
+        const eta = told ?? (rate && rate > 0 && m.done > 0 ? (m.total - m.done) / rate : null);
         this.opts.db.prepare(`UPDATE jobs SET phase = ?, done = ?, total = ? WHERE id = ?`).run(m.phase, m.done, m.total, id);
         this.opts.emit({ name: 'job.progress', payload: { jobId: id, kind, phase: m.phase, done: m.done, total: m.total, ratePerSec: rate, etaSec: eta } });
         break;

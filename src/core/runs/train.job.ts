@@ -29,10 +29,14 @@ export const trainJob = defineJob({
   onInterrupted: (db, _job, p, reason) => markRunInterrupted(db, p.runId, reason),
   async run(p, ctx) {
     const { executeRun } = await import('./train-run');
+    const { runPlan } = await import('./estimate');
+    const { RunEta } = await import('./eta');
+    // The ETA starts from the pre-start estimate and follows the run's progress (see eta.ts).
+    const eta = new RunEta(runPlan(ctx.db, p.runId));
     return executeRun(ctx.db, p.runId, {
       signal: ctx.signal,
       onEpoch: epochReporter(ctx),
-      onProgress: (g) => ctx.progress(g.phase, g.done, g.total),
+      onProgress: (g) => ctx.progress(g.phase, g.done, g.total, { etaSec: eta.remaining(g.phase, g.done, g.total) }),
     });
   },
 });

@@ -33,10 +33,13 @@ export function int(n: number | null | undefined): string {
   return n === null || n === undefined ? '–' : n.toLocaleString('en-US');
 }
 
-/** "ETA …" once a job has a rate (some work done, over some time); null before that, never "ETA 0 ms" at its start. */
+/**
+ * "ETA …" once the engine tells one: from a job's rate (some work done, over some time), or from a training
+ * run's pre-start estimate; null before that, never "ETA 0 ms" at a job's start.
+ */
 export function eta(p: { ratePerSec: number | null; etaSec: number | null; done?: number } | undefined): string | null {
-  if (!p || !p.ratePerSec || p.ratePerSec <= 0 || p.etaSec === null || !Number.isFinite(p.etaSec)) return null;
-  if (p.done !== undefined && p.done <= 0) return null;
+  if (!p || p.etaSec === null || !Number.isFinite(p.etaSec) || p.etaSec < 0) return null;
+  if (p.done !== undefined && p.done <= 0 && p.etaSec <= 0) return null;
   return `ETA ${duration(p.etaSec)}`;
 }
 
