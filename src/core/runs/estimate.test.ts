@@ -63,6 +63,7 @@ describe('scaling a measured point to a set', () => {
     expect(w.estimate.seconds!).toBeGreaterThan(LONG_RUN_SECONDS);
     expect(w.estimate.warning).toMatch(/About \d+ min on this machine: over 30 min\. Cap the rows \(--max-rows (\d+), about \d+ min\)/);
     const cap = Number(/--max-rows (\d+)/.exec(w.estimate.warning!)![1]);
+    expect(w.estimate.suggestedMaxRows).toBe(cap);
     const capped = estimateForSize('svc', size, slow, cap).estimate;
     expect(capped.trainRows).toBe(cap);
     expect(capped.seconds!).toBeLessThanOrEqual(LONG_RUN_SECONDS);
@@ -115,6 +116,7 @@ describe('estimates on a database', () => {
     const each = kinds.map((k) => estimateRun(db, setA, k).seconds!);
     expect(all.seconds).toBeCloseTo(each.reduce((a, x) => a + x, 0), 9);
     expect(all.unknownKinds).toEqual([]);
+    expect(all.warning).toBeNull();
 
     const backbones = db.prepare('SELECT backbone_id AS id FROM embedding_sets WHERE id IN (?, ?) ORDER BY id').all(setA, setB) as { id: number }[];
     const exp = estimateExperiment(db, {
@@ -138,6 +140,15 @@ describe('estimates on a database', () => {
     const capped = estimateExperiment(db, { datasetId, demo: false, backboneIds: backbones.map((b) => b.id), preset: 'resize-224', provider: 'auto', kinds: [...kinds], seed: 0, maxRows: 30 });
     expect(capped.runs.every((r) => r.trainRows === 30)).toBe(true);
     expect(capped.seconds!).toBeLessThan(exp.seconds!);
+
+    // A svc measured here as very slow (300 rows in an hour): the sum warns, naming it, with its cap.
+    const slow = createRun(db, { setId: setA, kind: 'svc', seed: 0 });
+    db.prepare("UPDATE runs SET status = 'done', fit_seconds = 3600, predict_rows_per_sec = 1000 WHERE id = ?").run(slow);
+    const warned = estimateSetRuns(db, setA, [...kinds]);
+    const svc = warned.runs.find((r) => r.kind === 'svc')!;
+    expect(svc.suggestedMaxRows).toBeGreaterThan(1);
+    expect(warned.warning).toBe(`svc on set ${setA} is estimated over 30 min: cap the rows (--max-rows ${svc.suggestedMaxRows}) to bring it down.`);
+    db.prepare('DELETE FROM runs WHERE id = ?').run(slow);
   });
 
   it('an experiment that still has to embed says so: included at this machine\'s last rate with the backbone, else named', () => {

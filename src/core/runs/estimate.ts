@@ -100,21 +100,23 @@ export function estimateForSize(
   const b = chooseBasis(kind, { trainRows: n, dim: size.dim }, measured);
   if (!b) {
     const basis = `No finished ${kind} run on this machine and no reference rate: no estimate.`;
-    return { estimate: { kind, trainRows: n, seconds: null, warning: null, reference: false, basis }, fitSeconds: null, predictSeconds: null };
+    return { estimate: { kind, trainRows: n, seconds: null, warning: null, suggestedMaxRows: null, reference: false, basis }, fitSeconds: null, predictSeconds: null };
   }
   const { fit, predict } = scaleFromPoint(kind, b.point, size, n);
   const seconds = fit + predict;
   let warning: string | null = null;
+  let suggestedMaxRows: number | null = null;
   if (seconds > LONG_RUN_SECONDS) {
     // The largest row count whose estimate (fit and predict, by the same scaling) is within the bound.
     const cap = largestRowsWithin(kind, b.point, size, n, LONG_RUN_SECONDS);
+    suggestedMaxRows = cap >= 2 ? cap : null;
     const where = b.reference ? 'by the reference rates' : 'on this machine';
     warning =
       cap >= 2
         ? `About ${Math.round(seconds / 60)} min ${where}: over ${LONG_RUN_SECONDS / 60} min. Cap the rows (--max-rows ${cap}, about ${Math.max(1, Math.round(totalAt(kind, b.point, size, cap) / 60))} min) to bring it down.`
         : `About ${Math.round(seconds / 60)} min ${where}: over ${LONG_RUN_SECONDS / 60} min, even with the rows capped (scoring the test split alone takes longer).`;
   }
-  return { estimate: { kind, trainRows: n, seconds, warning, reference: b.reference, basis: b.basis }, fitSeconds: fit, predictSeconds: predict };
+  return { estimate: { kind, trainRows: n, seconds, warning, suggestedMaxRows, reference: b.reference, basis: b.basis }, fitSeconds: fit, predictSeconds: predict };
 }
 
 function totalAt(kind: ClassifierKind, p: RatePoint, size: SetSize, n: number): number {
@@ -169,9 +171,12 @@ export function estimatePlan(db: Db, plan: PlannedRun[], maxRows?: number | null
   const known = runs.reduce((a, r) => a + (r.seconds ?? 0), 0);
   const seconds = unknown.length ? null : known;
   const long = runs.filter((r) => r.warning);
-  const warning = long.length
-    ? `${long.map((r) => `${r.kind} on ${r.set}`).join(', ')} ${long.length === 1 ? 'is' : 'are'} estimated over ${LONG_RUN_SECONDS / 60} min: cap the rows (--max-rows ${Math.min(...long.map((r) => Number(/--max-rows (\d+)/.exec(r.warning!)?.[1] ?? r.trainRows)))}) to bring ${long.length === 1 ? 'it' : 'them'} down.`
-    : null;
+  const caps = long.flatMap((r) => (r.suggestedMaxRows === null ? [] : [r.suggestedMaxRows]));
+  const names = long.map((r) => `${r.kind} on ${r.set}`).join(', ');
+  const warning = !long.length
+    ? null
+    : `${names} ${long.length === 1 ? 'is' : 'are'} estimated over ${LONG_RUN_SECONDS / 60} min` +
+      (caps.length ? `: cap the rows (--max-rows ${Math.min(...caps)}) to bring ${long.length === 1 ? 'it' : 'them'} down.` : ', even with the rows capped.');
   return { seconds, knownSeconds: known, unknownKinds: [...new Set(unknown)], warning, runs, notes };
 }
 

@@ -191,6 +191,8 @@ export const trainEstimate = z.object({
   seconds: z.number().nullable(),
   /** Set when the estimate is over 30 minutes: says so and suggests a row cap. */
   warning: z.string().nullable(),
+  /** The largest row cap whose own estimate is within 30 minutes, when the estimate is over (null otherwise, or when no cap is enough). */
+  suggestedMaxRows: z.number().nullable(),
   /** True when scaled from the committed reference rates (no finished run of the kind on this machine yet). */
   reference: z.boolean(),
   /** What it is scaled from, in words. */
