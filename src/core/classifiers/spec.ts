@@ -74,6 +74,11 @@ export interface ClassifierSpec<K extends ClassifierKind = ClassifierKind, P ext
    * Absent or false (the SVC: one-vs-one votes, not its Platt probabilities): predict() is called.
    */
   labelsAreArgmaxProba?: boolean;
+  /**
+   * True when a run's predictProba() then predict() of the test split cost one scoring pass, not two (the
+   * SVC reuses its decision values). Implied by labelsAreArgmaxProba. Used for the pre-start estimate.
+   */
+  scoresTestOnce?: boolean;
   /** An unfitted classifier with validated params. */
   create(params: P, ctx: { numClasses: number; seed: number }): Classifier<P>;
   /** A fitted classifier from what its toJSON() returned. */

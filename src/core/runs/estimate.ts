@@ -7,7 +7,7 @@
  * dims to a set of n rows of d dims:
  *   fit     = fit0 x (n / n0)^costExponent x (d / d0)                         (svc: n^2, others n)
  *   predict = scored rows / rate0 x (d / d0) x (n / n0)^predictCostExponent  (k-NN, svc: every row against the training rows / support vectors)
- * where scored rows = the test split (twice for kinds whose labels are not argmax of the probabilities)
+ * where scored rows = the test split (twice for kinds that score it again for their labels)
  * plus the train-metric sample (at most TRAIN_METRIC_MAX_ROWS).
  */
 import { isClassifierKind, type ClassifierKind, type ExperimentEstimate, type TrainEstimate } from '../../shared/contract';
@@ -61,7 +61,7 @@ export function scaleFromPoint(kind: ClassifierKind, p: RatePoint, size: SetSize
   const pe = spec.predictCostExponent ?? 0;
   const dimRatio = size.dim / p.dim;
   const rowRatio = n / p.trainRows;
-  const scored = size.testRows * (spec.labelsAreArgmaxProba ? 1 : 2) + Math.min(n, TRAIN_METRIC_MAX_ROWS);
+  const scored = size.testRows * (spec.labelsAreArgmaxProba || spec.scoresTestOnce ? 1 : 2) + Math.min(n, TRAIN_METRIC_MAX_ROWS);
   return {
     fit: p.fitSeconds * rowRatio ** e * dimRatio,
     predict: (scored / p.predictRowsPerSec) * dimRatio * rowRatio ** pe,

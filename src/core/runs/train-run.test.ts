@@ -46,7 +46,7 @@ describe('training runs', () => {
     const r = getRun(db, id);
     expect(r.status).toBe('done');
     expect(r.fingerprint).toMatch(/^fp-/);
-    expect(r.backend).toMatch(kind === 'mlp' || kind === 'knn' ? /^(onnxruntime-cpu|tfjs-|wasm|tensorflow|cpu)/ : /^(wasm|tensorflow|cpu)/);
+    expect(r.backend).toMatch(kind === 'mlp' || kind === 'knn' || kind === 'logreg' ? /^(onnxruntime-cpu|tfjs-|wasm|tensorflow|cpu)/ : /^(wasm|tensorflow|cpu)/);
     expect(r.model_bytes).toBeGreaterThan(0);
     expect(r.fit_seconds).toBeGreaterThan(0);
     expect(r.predict_rows_per_sec).toBeGreaterThan(0);
@@ -212,6 +212,24 @@ describe('run errors', () => {
     }
   });
 
+  it('svc scores the test split once: predict() after predictProba() on the same rows reuses the decision values', async () => {
+    const model = await import('../classifiers/svc/svc-model');
+    const id = createRun(db, { setId, kind: 'svc', seed: 4, params: { probability: false } });
+    const dec = vi.spyOn(model, 'libsvmDecisionFast');
+    try {
+      await executeRun(db, id);
+      // Once on the test split (80 rows), once on the training rows for the train metrics (200).
+      expect(dec.mock.calls.map(([, X]) => X.rows).sort()).toEqual([200, 80]);
+    } finally {
+      dec.mockRestore();
+    }
+    // The stored labels are the vote predict() gives on its own.
+    const stored = (db.prepare('SELECT predicted FROM predictions WHERE run_id = ? ORDER BY sample_id').all(id) as { predicted: number }[]).map((r) => r.predicted);
+    clearModelCache(db);
+    const { predicted } = await predictWithRun(db, id, loadSetData(db, setId).test.X);
+    expect(Array.from(predicted)).toEqual(stored);
+  });
+
   it('maxRows trains on a seeded subsample; a capped k-NN reloads its own rows and predicts the same', async () => {
     expect(() => createRun(db, { setId, kind: 'knn', maxRows: 1 })).toThrow(/maxRows/);
     for (const kind of ['knn', 'logreg'] as const) {
@@ -229,16 +247,18 @@ describe('run errors', () => {
 
   it('estimates a run before it starts from this machine\'s finished runs, warns past 30 min and the suggested cap brings it under', () => {
     const fresh = insertBlobEmbeddingSet(db, { numClasses: 2, dim: 16, trainPerClass: 1000, testPerClass: 10, seed: 12 }).setId;
-    // Nothing measured yet for svc in this database: scaled from the committed reference rates, and it says so.
+    // Nothing measured yet for svc in this database (the svc run of an earlier case removed): scaled from the
+    // committed reference rates, and it says so.
+    db.prepare("DELETE FROM runs WHERE kind = 'svc'").run();
     expect(estimateRun(db, fresh, 'svc')).toMatchObject({ reference: true, basis: expect.stringMatching(/No finished svc run on this machine yet: scaled from the reference rate/) });
     // A finished svc run measured here: 200 x 16 rows fitted in 100 s, 1,000 rows/s predicted.
     const past = createRun(db, { setId, kind: 'svc', seed: 0 });
     db.prepare("UPDATE runs SET status = 'done', fit_seconds = 100, predict_rows_per_sec = 1000 WHERE id = ?").run(past);
     const e = estimateRun(db, fresh, 'svc');
-    // svc fit grows as n^2: (2,000 / 200)^2 x 100 s = 10,000 s, plus 2,040 rows scored (20 test rows twice,
+    // svc fit grows as n^2: (2,000 / 200)^2 x 100 s = 10,000 s, plus 2,020 rows scored (20 test rows once,
     // 2,000 train) at 1,000 rows/s, x 10 (each row against 10 times the support vectors).
     expect(e.reference).toBe(false);
-    expect(e.seconds).toBeCloseTo(10_000 + 20.4, 6);
+    expect(e.seconds).toBeCloseTo(10_000 + 20.2, 6);
     expect(e.warning).toMatch(/over 30 min.*--max-rows (\d+)/);
     const cap = Number(/--max-rows (\d+)/.exec(e.warning!)![1]);
     const capped = estimateRun(db, fresh, 'svc', cap);

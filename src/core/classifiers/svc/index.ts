@@ -13,6 +13,8 @@ export const svc = defineClassifier({
   costExponent: 2,
   // Prediction computes the kernel against every support vector (a share of the training rows).
   predictCostExponent: 1,
+  // predict() after predictProba() on the same rows reuses their decision values (svc.ts, lastDecision).
+  scoresTestOnce: true,
   create: (params, ctx) => new SVC(params, ctx),
   load: (saved) => SVC.load(saved),
   exportHead: (clf, io) => {
