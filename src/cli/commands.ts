@@ -301,7 +301,7 @@ export const domainCommands: Record<string, Command> = {
       const params = Object.fromEntries(list.map(parseParam));
       const setId = intFlag(c, 'set') ?? 0;
       const maxRows = intFlag(c, 'max-rows');
-      const est = await lab.call('runs.estimate', { setId, kind, maxRows });
+      const est = await lab.call('runs.estimate', { setId, kind, maxRows, params });
       // Before it starts: the estimate (on stderr, so --json output stays one object), and a warning past 30 min.
       c.io.err(est.seconds === null ? est.basis : `Estimated ${approxDuration(est.seconds)} on ${est.trainRows} training rows. ${est.basis}`);
       if (est.warning) c.io.err(`Warning: ${est.warning}`);

@@ -220,7 +220,7 @@ function createHandlers(lab: Lab): Handlers {
         throw err;
       }
     },
-    'runs.estimate': (i) => estimateRun(db, i.setId, i.kind, i.maxRows),
+    'runs.estimate': (i) => estimateRun(db, i.setId, i.kind, i.maxRows, i.params),
     'runs.estimateAll': (i) => estimateSetRuns(db, i.setId, i.kinds, i.maxRows),
     'runs.list': (i) => listRuns(db, i.setId),
     'runs.get': (i) => {

@@ -63,6 +63,12 @@ export interface ClassifierSpec<K extends ClassifierKind = ClassifierKind, P ext
    */
   costExponent?: number;
   /**
+   * The fit's amount of work under these params, relative (the C grid's fits for logreg): the estimate
+   * scales a measured fit by this over the measured run's. Kinds that train in epochs (tags.epochs) use
+   * their `epochs` param without declaring it; absent otherwise (1).
+   */
+  fitWork?(params: P): number;
+  /**
    * How its prediction time per row grows with the training rows n (time ~ n^predictCostExponent x dim):
    * 0 when absent (a fixed-size model), 1 for kinds that compare every row with the training set or its
    * support vectors (k-NN, kernel SVC). Used for the pre-start estimate.

@@ -18,7 +18,7 @@ import { insertBlobEmbeddingSet, insertSiblingSet } from './test-helpers';
 import { createRun } from './train-run';
 
 const point = { trainRows: 10_000, dim: 384, fitSeconds: 10, predictRowsPerSec: 1_000 };
-const measured = (m: Partial<MeasuredRun>): MeasuredRun => ({ kind: 'svc', trainRows: 1000, testRows: 100, dim: 16, fitSeconds: 1, predictRowsPerSec: 100, trainMetricRows: null, ...m });
+const measured = (m: Partial<MeasuredRun>): MeasuredRun => ({ kind: 'svc', trainRows: 1000, testRows: 100, dim: 16, fitSeconds: 1, predictRowsPerSec: 100, trainMetricRows: null, params: '{}', ...m });
 
 describe('scaling a measured point to a set', () => {
   it('fit grows as rows^costExponent x dim; prediction as rows scored x dim (x rows for kinds that compare with the training rows)', () => {
@@ -33,6 +33,17 @@ describe('scaling a measured point to a set', () => {
     // mlp (does not declare labelsAreArgmaxProba: the test split is scored twice): the train-metric sample is
     // the 4,000 rows of a capped set, so 24,000 rows scored.
     expect(scaleFromPoint('mlp', point, { ...size, dim: 384 }, 4_000)).toEqual({ fit: 4, predict: 24 });
+  });
+
+  it('scales the fit by the params\' amount of work: epochs for kinds that train in epochs, the C grid\'s fits for logreg', () => {
+    const size = { trainRows: 10_000, testRows: 0, dim: 384 };
+    // mlp's default is 25 epochs: 100 epochs is 4x the fit of a point measured with the defaults.
+    expect(scaleFromPoint('mlp', point, size, 10_000, { epochs: 100 }).fit).toBeCloseTo(40, 9);
+    expect(scaleFromPoint('mlp', { ...point, params: JSON.stringify({ epochs: 50 }) }, size, 10_000, { epochs: 100 }).fit).toBeCloseTo(20, 9);
+    // logreg: 13 C values + the refit by default; one C without the search is 1/14 of it.
+    expect(scaleFromPoint('logreg', point, size, 10_000, { cGrid: [1] }).fit).toBeCloseTo(10 / 14, 9);
+    // Params that do not validate count as the defaults.
+    expect(scaleFromPoint('mlp', point, size, 10_000, { epochs: -3 }).fit).toBeCloseTo(10, 9);
   });
 
   it('scales from this machine\'s run nearest in size, else from the nearest committed reference point, and says which', () => {
@@ -106,6 +117,11 @@ describe('estimates on a database', () => {
     expect(own.basis).toMatch(/logreg run on 300 x 16 on this machine/);
     // A row cap scales it down: 150 rows, fit 1.5 s, 60 + 150 rows scored.
     expect(estimateRun(db, setA, 'logreg', 150).seconds).toBeCloseTo(1.5 + 210 / 600, 9);
+    // A run trained on a row cap measured the capped rows: 100 rows in 3 s is 9 s for all 300.
+    db.prepare('UPDATE runs SET max_train_rows = 100 WHERE id = ?').run(past);
+    const fromCapped = estimateRun(db, setA, 'logreg');
+    expect(fromCapped.basis).toMatch(/logreg run on 100 x 16 on this machine/);
+    expect(fromCapped.seconds).toBeCloseTo(9 + 360 / 600, 9);
     db.prepare('DELETE FROM runs WHERE id = ?').run(past);
   });
 

@@ -12,7 +12,7 @@
  */
 import { isClassifierKind, type ClassifierKind, type ExperimentEstimate, type TrainEstimate } from '../../shared/contract';
 import type { Db } from '../db/database';
-import { getSpec } from '../classifiers/registry';
+import { getSpec, validateParams } from '../classifiers/registry';
 import { LabError } from '../errors';
 import type { RunPlan } from './eta';
 import { getRunToTrain, measuredRuns, setSize, type MeasuredRun } from './queries';
@@ -29,7 +29,35 @@ export interface RatePoint {
   fitSeconds: number;
   /** Rows per second of predictProba on the test split (at trainRows x dim). */
   predictRowsPerSec: number;
+  /** The params it ran with (JSON; absent: the kind's defaults). */
+  params?: string;
 }
+
+/**
+ * The fit's relative amount of work under these params: the spec's fitWork, else the epochs of a kind
+ * that trains in epochs, else 1. Params that do not validate count as the defaults.
+ */
+export function fitWork(kind: ClassifierKind, params: Record<string, unknown> | undefined): number {
+  const spec = getSpec(kind);
+  let p: object;
+  try {
+    p = validateParams(kind, params ?? {});
+  } catch {
+    p = validateParams(kind, {});
+  }
+  if (spec.fitWork) return Math.max(spec.fitWork(p as never), 1e-9);
+  const epochs = (p as { epochs?: unknown }).epochs;
+  return spec.tags.epochs && typeof epochs === 'number' && epochs > 0 ? epochs : 1;
+}
+
+const parsedParams = (json: string | undefined): Record<string, unknown> | undefined => {
+  if (!json) return undefined;
+  try {
+    return JSON.parse(json) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+};
 
 /** The size of what is estimated. */
 export interface SetSize {
@@ -54,16 +82,20 @@ function sizeDistance(a: { trainRows: number; dim: number }, b: { trainRows: num
   return Math.abs(Math.log(Math.max(a.trainRows, 1) / Math.max(b.trainRows, 1))) + Math.abs(Math.log(Math.max(a.dim, 1) / Math.max(b.dim, 1)));
 }
 
-/** The seconds to fit and to predict (test split + train-metric sample) for `kind` at `size` with n training rows, scaled from `p`. */
-export function scaleFromPoint(kind: ClassifierKind, p: RatePoint, size: SetSize, n: number): { fit: number; predict: number } {
+/**
+ * The seconds to fit and to predict (test split + train-metric sample) for `kind` at `size` with n
+ * training rows and these params (absent: the defaults), scaled from `p`.
+ */
+export function scaleFromPoint(kind: ClassifierKind, p: RatePoint, size: SetSize, n: number, params?: Record<string, unknown>): { fit: number; predict: number } {
   const spec = getSpec(kind);
+  const work = fitWork(kind, params) / fitWork(kind, parsedParams(p.params));
   const e = spec.costExponent ?? 1;
   const pe = spec.predictCostExponent ?? 0;
   const dimRatio = size.dim / p.dim;
   const rowRatio = n / p.trainRows;
   const scored = size.testRows * (spec.labelsAreArgmaxProba || spec.scoresTestOnce ? 1 : 2) + Math.min(n, TRAIN_METRIC_MAX_ROWS);
   return {
-    fit: p.fitSeconds * rowRatio ** e * dimRatio,
+    fit: p.fitSeconds * rowRatio ** e * dimRatio * work,
     predict: (scored / p.predictRowsPerSec) * dimRatio * rowRatio ** pe,
   };
 }
@@ -95,6 +127,7 @@ export function estimateForSize(
   size: SetSize,
   measured: MeasuredRun[],
   maxRows?: number | null,
+  params?: Record<string, unknown>,
 ): { estimate: TrainEstimate; fitSeconds: number | null; predictSeconds: number | null } {
   const n = maxRows ? Math.min(maxRows, size.trainRows) : size.trainRows;
   const b = chooseBasis(kind, { trainRows: n, dim: size.dim }, measured);
@@ -102,36 +135,36 @@ export function estimateForSize(
     const basis = `No finished ${kind} run on this machine and no reference rate: no estimate.`;
     return { estimate: { kind, trainRows: n, seconds: null, warning: null, suggestedMaxRows: null, reference: false, basis }, fitSeconds: null, predictSeconds: null };
   }
-  const { fit, predict } = scaleFromPoint(kind, b.point, size, n);
+  const { fit, predict } = scaleFromPoint(kind, b.point, size, n, params);
   const seconds = fit + predict;
   let warning: string | null = null;
   let suggestedMaxRows: number | null = null;
   if (seconds > LONG_RUN_SECONDS) {
     // The largest row count whose estimate (fit and predict, by the same scaling) is within the bound.
-    const cap = largestRowsWithin(kind, b.point, size, n, LONG_RUN_SECONDS);
+    const cap = largestRowsWithin(kind, b.point, size, n, LONG_RUN_SECONDS, params);
     suggestedMaxRows = cap >= 2 ? cap : null;
     const where = b.reference ? 'by the reference rates' : 'on this machine';
     warning =
       cap >= 2
-        ? `About ${Math.round(seconds / 60)} min ${where}: over ${LONG_RUN_SECONDS / 60} min. Cap the rows (--max-rows ${cap}, about ${Math.max(1, Math.round(totalAt(kind, b.point, size, cap) / 60))} min) to bring it down.`
+        ? `About ${Math.round(seconds / 60)} min ${where}: over ${LONG_RUN_SECONDS / 60} min. Cap the rows (--max-rows ${cap}, about ${Math.max(1, Math.round(totalAt(kind, b.point, size, cap, params) / 60))} min) to bring it down.`
         : `About ${Math.round(seconds / 60)} min ${where}: over ${LONG_RUN_SECONDS / 60} min, even with the rows capped (scoring the test split alone takes longer).`;
   }
   return { estimate: { kind, trainRows: n, seconds, warning, suggestedMaxRows, reference: b.reference, basis: b.basis }, fitSeconds: fit, predictSeconds: predict };
 }
 
-function totalAt(kind: ClassifierKind, p: RatePoint, size: SetSize, n: number): number {
-  const t = scaleFromPoint(kind, p, size, n);
+function totalAt(kind: ClassifierKind, p: RatePoint, size: SetSize, n: number, params?: Record<string, unknown>): number {
+  const t = scaleFromPoint(kind, p, size, n, params);
   return t.fit + t.predict;
 }
 
 /** The largest n <= max whose estimate is within `bound` seconds (1 when none is). Time grows with n, so a bisection finds it. */
-function largestRowsWithin(kind: ClassifierKind, p: RatePoint, size: SetSize, max: number, bound: number): number {
+function largestRowsWithin(kind: ClassifierKind, p: RatePoint, size: SetSize, max: number, bound: number, params?: Record<string, unknown>): number {
   let lo = 1;
   let hi = max;
-  if (totalAt(kind, p, size, 2) > bound) return 1;
+  if (totalAt(kind, p, size, 2, params) > bound) return 1;
   while (hi - lo > 1) {
     const mid = Math.floor((lo + hi) / 2);
-    if (totalAt(kind, p, size, mid) <= bound) lo = mid;
+    if (totalAt(kind, p, size, mid, params) <= bound) lo = mid;
     else hi = mid;
   }
   // A round figure (2 significant digits, rounded down) is easier to type and still within the bound.
@@ -139,11 +172,11 @@ function largestRowsWithin(kind: ClassifierKind, p: RatePoint, size: SetSize, ma
   return Math.max(2, Math.floor(lo / mag) * mag);
 }
 
-/** The estimate of training `kind` on set `setId` (optionally capped to maxRows training rows). */
-export function estimateRun(db: Db, setId: number, kind: ClassifierKind, maxRows?: number | null): TrainEstimate {
+/** The estimate of training `kind` with `params` (absent: its defaults) on set `setId`, optionally capped to maxRows training rows. */
+export function estimateRun(db: Db, setId: number, kind: ClassifierKind, maxRows?: number | null, params?: Record<string, unknown>): TrainEstimate {
   const size = setSize(db, setId);
   if (!size) throw new LabError('not_found', `Embedding set ${setId} does not exist.`);
-  return estimateForSize(kind, size, measuredRuns(db, kind, 10), maxRows).estimate;
+  return estimateForSize(kind, size, measuredRuns(db, kind, 10), maxRows, params).estimate;
 }
 
 /** The fit and predict seconds a queued run is estimated at (nulls when there is no estimate): where its ETA starts. */
@@ -151,7 +184,7 @@ export function runPlan(db: Db, runId: number): RunPlan {
   const run = getRunToTrain(db, runId);
   const size = run ? setSize(db, run.set_id) : undefined;
   if (!run || !size || !isClassifierKind(run.kind)) return { fit: null, predict: null };
-  const e = estimateForSize(run.kind, size, measuredRuns(db, run.kind, 10), run.max_train_rows);
+  const e = estimateForSize(run.kind, size, measuredRuns(db, run.kind, 10), run.max_train_rows, parsedParams(run.params));
   return { fit: e.fitSeconds, predict: e.predictSeconds };
 }
 

@@ -159,19 +159,26 @@ export interface MeasuredRun {
   fitSeconds: number;
   predictRowsPerSec: number;
   trainMetricRows: number | null;
+  /** The run's params (JSON), defaults filled in: what the fit's amount of work depends on (epochs...). */
+  params: string;
 }
 
-/** The newest finished runs of a kind on this database (this machine's measured rates), newest first. */
+/**
+ * The newest finished runs of a kind on this database (this machine's measured rates), newest first. A run
+ * trained on a row cap counts the rows it was fitted on (the cap), not its set's.
+ */
 export function measuredRuns(db: Db, kind: string, limit = 5): MeasuredRun[] {
   return db
     .prepare(
-      `SELECT r.kind AS kind, es.dim AS dim, r.fit_seconds AS fitSeconds, r.predict_rows_per_sec AS predictRowsPerSec,
-              r.train_metric_rows AS trainMetricRows,
-              (SELECT count(*) FROM embeddings e JOIN samples s ON s.id = e.sample_id WHERE e.set_id = r.set_id AND s.split = 'train') AS trainRows,
-              (SELECT count(*) FROM embeddings e JOIN samples s ON s.id = e.sample_id WHERE e.set_id = r.set_id AND s.split = 'test') AS testRows
-       FROM runs r JOIN embedding_sets es ON es.id = r.set_id
-       WHERE r.kind = ? AND r.status = 'done' AND r.fit_seconds IS NOT NULL AND r.predict_rows_per_sec > 0
-       ORDER BY r.id DESC LIMIT ?`,
+      `SELECT kind, dim, fitSeconds, predictRowsPerSec, trainMetricRows, testRows, params,
+              CASE WHEN cap IS NOT NULL AND cap < setTrainRows THEN cap ELSE setTrainRows END AS trainRows
+       FROM (SELECT r.kind AS kind, es.dim AS dim, r.fit_seconds AS fitSeconds, r.predict_rows_per_sec AS predictRowsPerSec,
+                    r.train_metric_rows AS trainMetricRows, r.max_train_rows AS cap, r.params AS params,
+                    (SELECT count(*) FROM embeddings e JOIN samples s ON s.id = e.sample_id WHERE e.set_id = r.set_id AND s.split = 'train') AS setTrainRows,
+                    (SELECT count(*) FROM embeddings e JOIN samples s ON s.id = e.sample_id WHERE e.set_id = r.set_id AND s.split = 'test') AS testRows
+             FROM runs r JOIN embedding_sets es ON es.id = r.set_id
+             WHERE r.kind = ? AND r.status = 'done' AND r.fit_seconds IS NOT NULL AND r.predict_rows_per_sec > 0
+             ORDER BY r.id DESC LIMIT ?)`,
     )
     .all(kind, limit) as MeasuredRun[];
 }

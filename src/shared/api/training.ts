@@ -250,7 +250,15 @@ export const trainingApi = {
     'Train a classifier on an embedding set (a job). Params are validated against the kind\'s schema.',
   ),
   'runs.estimate': method(
-    z.object({ setId: id, kind: classifierKind, maxRows: z.number().int().min(2).optional() }).strict(),
+    z
+      .object({
+        setId: id,
+        kind: classifierKind,
+        maxRows: z.number().int().min(2).optional(),
+        /** The run's params (absent: the kind's defaults): epochs and the C grid change the fit's work. */
+        params: z.record(z.string(), z.unknown()).optional(),
+      })
+      .strict(),
     trainEstimate,
     'The estimated duration of a training run before it starts, scaled from this machine\'s finished runs of the kind (else from the committed reference rates, said so).',
   ),

@@ -11,6 +11,8 @@ export const logreg = defineClassifier({
   tags,
   validationScore: 'best',
   labelsAreArgmaxProba: true,
+  // One fit per C on the training part (warm-started) and the refit; none of the search without a split.
+  fitWork: (p) => (p.cGrid.length > 1 && p.validationFraction > 0 ? p.cGrid.length + 1 : 1),
   create: (params, ctx) => new LogregClassifier(params, ctx),
   load: (saved) => LogregClassifier.load(saved),
   exportHead: (clf, io) => {

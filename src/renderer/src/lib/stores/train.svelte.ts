@@ -107,12 +107,12 @@ class TrainStore {
     }
   }
 
-  async start(kind: ClassifierKind, params: Record<string, unknown>, seed: number): Promise<boolean> {
+  async start(kind: ClassifierKind, params: Record<string, unknown>, seed: number, maxRows?: number): Promise<boolean> {
     if (this.setId === null) return false;
     this.starting[kind] = true;
     delete this.startErrors[kind];
     try {
-      const job = await client.call('runs.start', { setId: this.setId, kind, params, seed });
+      const job = await client.call('runs.start', { setId: this.setId, kind, params, seed, maxRows });
       jobsStore.track(job, false);
       await this.refresh();
       // The live panel keeps showing a run that trains; a queued run is shown only when none does.
@@ -128,12 +128,12 @@ class TrainStore {
   }
 
   /** Queues one run of every kind on the set, each with its defaults (the study's recipe) and seed 0. */
-  async startAll(kinds: ClassifierKind[]): Promise<void> {
+  async startAll(kinds: ClassifierKind[], maxRows?: number): Promise<void> {
     if (this.setId === null) return;
     this.queueingAll = true;
     this.allError = null;
     try {
-      for (const kind of kinds) jobsStore.track(await client.call('runs.start', { setId: this.setId, kind, params: {}, seed: 0 }), false);
+      for (const kind of kinds) jobsStore.track(await client.call('runs.start', { setId: this.setId, kind, params: {}, seed: 0, maxRows }), false);
     } catch (err) {
       this.allError = errMsg(err);
     } finally {
