@@ -45,7 +45,7 @@ export function fitWork(kind: ClassifierKind, params: Record<string, unknown> | 
   } catch {
     p = validateParams(kind, {});
   }
-  if (spec.fitWork) return Math.max(spec.fitWork(p as never), 1e-9);
+  if (spec.fitWork) return Math.max(spec.fitWork(p), 1e-9);
   const epochs = (p as { epochs?: unknown }).epochs;
   return spec.tags.epochs && typeof epochs === 'number' && epochs > 0 ? epochs : 1;
 }
