@@ -1,6 +1,8 @@
 /** The offline demo from an empty database to a filled Compare page (issue 6 acceptance). */
 import { expect, test } from '@playwright/test';
-import { fullShot, startWebApp, type WebApp } from './app';
+import path from 'node:path';
+import { fullShot, root, startWebApp, type WebApp } from './app';
+import type { Study } from '../src/shared/contract';
 
 let app: WebApp;
 test.beforeAll(async () => {
@@ -37,21 +39,65 @@ test('an empty workspace runs the offline demo and lands on a filled Compare pag
 
   await page.getByTestId('open-compare').click();
   await expect(page.getByTestId('page-compare')).toBeVisible();
-  // Two embedding sets (raw pixels, random ViT), each with all five classifiers.
-  const sets = page.getByTestId('set-picker').locator('option');
-  await expect(sets).toHaveCount(2);
-  for (const value of await sets.evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value))) {
-    await page.getByTestId('set-picker').selectOption(value);
+  // Compare by dataset: the study matrix of Shapes-10 with both baseline columns and every kind.
+  const matrix = page.getByTestId('study-matrix');
+  await expect(matrix).toBeVisible();
+  const cols = matrix.getByTestId('study-col');
+  await expect(cols).toHaveCount(2);
+  expect(await cols.evaluateAll((cs) => cs.map((c) => c.getAttribute('data-backbone')))).toEqual(['raw-pixels', 'random-vit-s14']);
+  const kinds = ['mlp', 'keras', 'svc', 'logreg', 'knn'];
+  expect(await matrix.getByTestId('study-row').evaluateAll((rs) => rs.map((r) => r.getAttribute('data-kind')))).toEqual(kinds);
+  await expect(matrix.getByTestId('study-cell')).toHaveCount(10);
+
+  // The CLI's study of the same dataset: runs from both sets, each with its provenance.
+  const st = app.cliJson<Study>('compare', '--dataset', 'Shapes-10 demo');
+  expect(st.runs).toHaveLength(10);
+  const [rawSet, vitSet] = st.columns.map((c) => c.set_id) as [number, number];
+  for (const set of [rawSet, vitSet]) expect(st.runs.filter((r) => r.set_id === set).map((r) => r.kind).sort()).toEqual([...kinds].sort());
+  for (const r of st.runs) {
+    expect(r.status).toBe('done');
+    expect(r.provenance).toMatchObject({ dataset: { name: 'Shapes-10 demo' }, kind: r.kind, seed: r.seed, snapshot: true, embedding_set: { id: r.set_id, preset: 'resize-224' } });
+    expect(r.provenance.dataset.fingerprint).toMatch(/^[0-9a-f]{64}$/);
+    expect(r.provenance.backend).toBeTruthy();
+    expect(r.provenance.app_version).toBeTruthy();
+    expect(r.provenance.command).toMatch(new RegExp(`^dinolab train --set ${r.set_id} --model ${r.kind} `));
+    expect(r.metrics.test).not.toBeNull();
+    expect(r.metrics.train).not.toBeNull();
+  }
+  const cell = (kind: string, set: number) => matrix.locator(`[data-testid="study-cell"][data-kind="${kind}"][data-set="${set}"]`);
+  const value = (kind: string, j: number): number => st.rows.find((r) => r.kind === kind)!.cells[j]!.value;
+  for (const kind of kinds) {
+    expect(Number(await cell(kind, rawSet).getAttribute('data-value'))).toBeCloseTo(value(kind, 0), 12);
+    expect(Number(await cell(kind, vitSet).getAttribute('data-value'))).toBeCloseTo(value(kind, 1), 12);
+  }
+  // The difference toggle: the random-ViT column becomes its value minus raw pixels' (the baseline).
+  await matrix.getByTestId('study-diff').check();
+  for (const kind of kinds) {
+    expect(Number(await cell(kind, rawSet).getAttribute('data-value'))).toBeCloseTo(value(kind, 0), 12);
+    expect(Number(await cell(kind, vitSet).getAttribute('data-value'))).toBeCloseTo(value(kind, 1) - value(kind, 0), 12);
+    const d = (value(kind, 1) - value(kind, 0)) * 100;
+    await expect(cell(kind, vitSet).getByTestId('study-value')).toHaveText(`${d >= 0 ? '+' : '−'}${Math.abs(d).toFixed(1)} pt`);
+  }
+  await matrix.getByTestId('study-diff').uncheck();
+
+  // The table holds both sets' runs; per set, the cells are the CLI's.
+  await expect(page.getByTestId('compare-row')).toHaveCount(10);
+  for (const set of [rawSet, vitSet]) {
+    await page.getByTestId('set-filter').selectOption(String(set));
     const rows = page.getByTestId('compare-row');
     await expect(rows).toHaveCount(5);
-    const cli = app.cliJson<{ id: number; kind: string; status: string; test_accuracy: number }[]>('compare', '--set', value);
-    expect(cli.map((r) => r.kind).sort()).toEqual(['keras', 'knn', 'logreg', 'mlp', 'svc']);
+    const cli = app.cliJson<{ id: number; kind: string; status: string; test_accuracy: number }[]>('compare', '--set', String(set));
+    expect(cli.map((r) => r.kind).sort()).toEqual([...kinds].sort());
     for (const r of cli) {
       expect(r.status).toBe('done');
-      const cell = page.locator(`[data-testid="compare-row"][data-id="${r.id}"]`).getByTestId('cell-test_accuracy');
-      await expect(cell).toHaveText(`${(r.test_accuracy * 100).toFixed(1)} %`);
+      const c = page.locator(`[data-testid="compare-row"][data-id="${r.id}"]`).getByTestId('cell-test_accuracy');
+      await expect(c).toHaveText(`${(r.test_accuracy * 100).toFixed(1)} %`);
     }
   }
+  await page.getByTestId('set-filter').selectOption('all');
   await expect(page.getByTestId('chart-metrics')).toBeVisible();
+  await page.setViewportSize({ width: 1440, height: 900 });
+  await matrix.screenshot({ path: path.join(root, 'docs', 'screenshots', 'compare-demo-study.png') });
+  await page.screenshot({ path: path.join(root, 'docs', 'screenshot.png') });
   await fullShot(page, 'demo-compare');
 });

@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import os from 'node:os';
 import { projectRoot, tempDir } from '../../tests/helpers';
 import { openDatabase } from '../core/db/database';
-import { insertBlobEmbeddingSet } from '../core/runs/test-helpers';
+import { insertBlobEmbeddingSet, insertSiblingSet } from '../core/runs/test-helpers';
 
 const t = tempDir();
 afterAll(() => t.cleanup());
@@ -51,6 +51,61 @@ describe('dinolab CLI', () => {
     expect(out.test.accuracy).toBeGreaterThan(0.9);
     // The worker thread must start from the bundle too (it is its own electron-vite entry).
     expect(out.backend).toBe(os.availableParallelism() > 1 ? 'js, 2 solver threads' : 'js');
+  });
+
+  it('compare --dataset prints the study matrix; runs show gives provenance and a train line that reproduces the metrics exactly', () => {
+    const db = path.join(t.dir, 'study.db');
+    const conn = openDatabase(db);
+    const { setId: a } = insertBlobEmbeddingSet(conn, { numClasses: 3, dim: 8, trainPerClass: 40, testPerClass: 20, separation: 0.8, seed: 4, name: 'Blobs' });
+    const b = insertSiblingSet(conn, a, { name: 'noisy', noise: 2 });
+    conn.close();
+    const cli = (...args: string[]): string => execFileSync(process.execPath, [bin, '--db', db, ...args], { encoding: 'utf8' });
+    for (const set of [a, b]) {
+      cli('train', '--set', String(set), '--model', 'knn', '--json');
+      cli('train', '--set', String(set), '--model', 'mlp', '--param', 'epochs=3', '--seed', '5', '--json');
+    }
+    const st = JSON.parse(cli('compare', '--dataset', 'Blobs', '--json'));
+    expect(st.columns.map((c: { set_id: number }) => c.set_id)).toEqual([a, b]);
+    expect(st.rows.map((r: { kind: string }) => r.kind)).toEqual(['mlp', 'knn']);
+    expect(st.runs).toHaveLength(4);
+    expect(new Set(st.runs.map((r: { set_id: number }) => r.set_id))).toEqual(new Set([a, b]));
+    for (const r of st.runs) {
+      expect(r.provenance).toMatchObject({ dataset: { name: 'Blobs', fingerprint: 'fp-Blobs' }, kind: r.kind, seed: r.seed, snapshot: true });
+      expect(r.provenance.backbone.name).toBe(r.set_id === a ? 'test-raw' : 'noisy');
+      expect(r.provenance.backend).toBeTruthy();
+      expect(r.provenance.app_version).toMatch(/^\d+\.\d+\.\d+/);
+      expect(r.metrics.test.accuracy).toBeGreaterThan(0);
+      expect(r.metrics.train.accuracy).toBeGreaterThan(0);
+    }
+    expect(st.runs.find((r: { kind: string }) => r.kind === 'mlp').metrics.validation.accuracy).toBeGreaterThan(0);
+    // The text matrix: a header line, the set columns, a row per kind with value [lo, hi].
+    const text = cli('compare', '--dataset', 'Blobs', '--metric', 'f1_weighted');
+    expect(text).toMatch(/f1_weighted on test/);
+    expect(text).toMatch(/test-raw · resize-224/);
+    expect(text).toMatch(/^knn\s+\d+\.\d \[\d+\.\d, \d+\.\d\]/m);
+    expect(spawnSync(process.execPath, [bin, '--db', db, 'compare', '--dataset', 'Blobs', '--metric', 'auc'], { encoding: 'utf8' }).stderr).toMatch(/--metric must be one of accuracy/);
+
+    // The mlp run's reproduce line, run as it is printed, gives the same test accuracy and weighted F1.
+    const mlp = st.runs.find((r: { kind: string; set_id: number }) => r.kind === 'mlp' && r.set_id === b);
+    const shown = JSON.parse(cli('runs', 'show', String(mlp.id), '--json'));
+    expect(shown.command).toBe(mlp.provenance.command);
+    expect(shown.command).toMatch(/^dinolab train --set \d+ --model mlp .*--seed 5$/);
+    expect(shown.provenance.params.epochs).toBe(3);
+    const again = JSON.parse(
+      execFileSync('bash', ['-c', `${shown.command.replace(/^dinolab /, `"${process.execPath}" "${bin}" --db "${db}" `)} --json`], { encoding: 'utf8' }),
+    );
+    expect(again.runId).not.toBe(mlp.id);
+    expect(again.test.accuracy).toBe(shown.metrics.test.accuracy);
+    expect(again.test.f1_weighted).toBe(shown.metrics.test.f1_weighted);
+    const second = JSON.parse(cli('runs', 'show', String(again.runId), '--json'));
+    expect(second.provenance.params).toEqual(shown.provenance.params);
+    expect(second.provenance.backend).toBe(shown.provenance.backend);
+
+    // Names and notes are kept and shown.
+    cli('runs', 'rename', String(mlp.id), 'baseline', 'mlp');
+    cli('runs', 'notes', String(mlp.id), 'three epochs only');
+    const named = JSON.parse(cli('runs', 'show', String(mlp.id), '--json'));
+    expect(named.run).toMatchObject({ name: 'baseline mlp', notes: 'three epochs only' });
   });
 
   it('explains bad arguments and unknown commands', () => {

@@ -1,7 +1,7 @@
 /** The domain commands of `dinolab`: datasets, backbones, embeddings, training, comparison. */
 import fs from 'node:fs';
 import path from 'node:path';
-import { CLASSIFIER_KINDS, type ClassifierKind, type ProbeResult, type JobKind, type JobOf } from '../shared/contract';
+import { CLASSIFIER_KINDS, STUDY_METRICS, type ClassifierKind, type ProbeResult, type JobKind, type JobOf, type Study, type StudyMetric } from '../shared/contract';
 import { LabError } from '../core/errors';
 import type { Lab } from '../core/lab';
 import { fmt, table } from './format';
@@ -46,6 +46,32 @@ function parseParam(raw: string): [string, unknown] {
     /* a bare string such as gamma=scale */
   }
   return [key, value];
+}
+
+/** The study matrix as text: kinds down, embedding sets across, `value [lo, hi]` per cell, best marks, a legend. */
+export function studyText(st: Study): string {
+  const pc = (v: number): string => (v * 100).toFixed(1);
+  const rows = st.rows.map((r) => {
+    const out: Record<string, unknown> = { kind: r.kind };
+    st.columns.forEach((col, j) => {
+      const c = r.cells[j];
+      out[col.label] = c
+        ? `${pc(c.value)} [${pc(c.lo)}, ${pc(c.hi)}]${c.best_in_column ? '*' : ''}${c.best_in_row ? '>' : ''}${c.selected_on_test ? ' (selected on test)' : ''}${c.count > 1 ? ` (${c.chosen_by === 'validation' ? 'best by validation' : 'newest'} of ${c.count})` : ''}`
+        : '-';
+    });
+    return out;
+  });
+  return [
+    `Study: ${st.dataset.name}, ${st.metric} on test (%), 95 % ${st.metric === 'accuracy' ? 'Wilson' : 'bootstrap'} interval`,
+    table(rows, ['kind', ...st.columns.map((c) => c.label)]),
+    "* best in its column, > best in its row (runs selected on test take no part)" + (st.hidden_sweep_runs ? `; ${st.hidden_sweep_runs} label-sweep runs hidden` : ''),
+  ].join('\n');
+}
+
+function metricFlag(c: Ctx): StudyMetric {
+  const m = flag(c, 'metric') ?? 'accuracy';
+  if (!(STUDY_METRICS as readonly string[]).includes(m)) throw new LabError('invalid_input', `--metric must be one of ${STUDY_METRICS.join(', ')}, got "${m}".`);
+  return m as StudyMetric;
 }
 
 const METRIC_COLS = ['accuracy', 'precision_weighted', 'recall_weighted', 'f1_weighted', 'precision_macro', 'recall_macro', 'f1_macro'] as const;
@@ -252,19 +278,50 @@ export const domainCommands: Record<string, Command> = {
     },
   },
   runs: {
-    usage: 'dinolab runs [--set S] [--json]',
-    doc: 'List runs.',
+    usage: 'dinolab runs [--set S] [--json] | runs show R [--json] | runs rename R <name> | runs notes R <text>',
+    doc: 'List runs; show one run with its provenance and the `dinolab train` line that reproduces it; name a run or set its notes.',
     async run(c) {
-      const list = await c.lab().call('runs.list', { setId: intFlag(c, 'set') });
-      c.io.out(c.json ? JSON.stringify(list, null, 2) : table(list.map((r) => ({ id: r.id, set: r.set_id, kind: r.kind, status: r.status, seed: r.seed, backend: r.backend, fit_s: r.fit_seconds, error: r.error }))));
+      const lab = c.lab();
+      const sub = c.args[0];
+      if (sub === 'show' || sub === 'rename' || sub === 'notes') {
+        const id = Number(c.args[1]);
+        if (!Number.isInteger(id) || id < 1) throw new LabError('invalid_input', `Usage: ${domainCommands.runs!.usage}`);
+        if (sub !== 'show') {
+          const text = c.args.slice(2).join(' ');
+          const r = await lab.call('runs.update', sub === 'rename' ? { id, name: text } : { id, notes: text });
+          c.io.out(c.json ? JSON.stringify(r) : `Run ${r.id}: name ${r.name ?? '-'}, notes ${r.notes ?? '-'}`);
+          return 0;
+        }
+        const r = await lab.call('runs.get', { id });
+        const { epochs: _e, metrics, provenance, ...run } = r;
+        const strip = (m: typeof metrics.test): Record<string, number> | null => (m ? Object.fromEntries(METRIC_COLS.map((k) => [k, m[k]])) : null);
+        const out = { run, provenance, command: provenance.command, metrics: { train: strip(metrics.train), test: strip(metrics.test) } };
+        if (c.json) c.io.out(JSON.stringify(out, null, 2));
+        else {
+          c.io.out(`Run ${r.id}${r.name ? ` "${r.name}"` : ''}: ${r.kind} on set ${r.set_id} (${provenance.dataset.name}, ${provenance.backbone.name}, ${provenance.embedding_set.preset}), ${r.status}`);
+          c.io.out(`backend ${r.backend ?? '-'}, seed ${r.seed}, app ${provenance.app_version ?? '-'}, ${provenance.started_at ?? '-'} .. ${provenance.finished_at ?? '-'}`);
+          c.io.out(`reproduce: ${provenance.command}`);
+          c.io.out(table(['train', 'test'].map((split) => ({ split, ...(strip(split === 'train' ? metrics.train : metrics.test) ?? {}) }))));
+        }
+        return 0;
+      }
+      const list = await lab.call('runs.list', { setId: intFlag(c, 'set') });
+      c.io.out(c.json ? JSON.stringify(list, null, 2) : table(list.map((r) => ({ id: r.id, set: r.set_id, kind: r.kind, name: r.name, status: r.status, seed: r.seed, backend: r.backend, fit_s: r.fit_seconds, error: r.error }))));
       return 0;
     },
   },
   compare: {
-    usage: 'dinolab compare --set S [--json]',
-    doc: 'One row per run: train/test metrics, fit seconds, predict rows/s.',
+    usage: 'dinolab compare --dataset D [--metric accuracy|f1_weighted|f1_macro|...] [--all] [--json] | compare --set S [--json]',
+    doc: 'The study matrix of a dataset (kinds x embedding sets, test metric with a 95 % interval; --json: every run with provenance), or one row per run of a set.',
     async run(c) {
-      const rows = await c.lab().call('runs.compare', { setId: intFlag(c, 'set') ?? 0 });
+      const lab = c.lab();
+      if (flag(c, 'dataset') !== undefined) {
+        const datasetId = await resolveId(lab, 'dataset', flag(c, 'dataset'));
+        const st = await lab.call('runs.study', { datasetId, metric: metricFlag(c), includeSweeps: c.flags.all === true });
+        c.io.out(c.json ? JSON.stringify(st, null, 2) : studyText(st));
+        return 0;
+      }
+      const rows = await lab.call('runs.compare', { setId: intFlag(c, 'set') ?? 0 });
       if (c.json) c.io.out(JSON.stringify(rows, null, 2));
       else c.io.out(table(rows.map((r) => ({ id: r.id, kind: r.kind, status: r.status, test_acc: r.test_accuracy, test_f1_w: r.test_f1_weighted, test_f1_m: r.test_f1_macro, train_acc: r.train_accuracy, fit_s: r.fit_seconds, 'pred_rows/s': r.predict_rows_per_sec, backend: r.backend }))));
       return 0;
@@ -340,8 +397,8 @@ export const domainCommands: Record<string, Command> = {
     },
   },
   experiment: {
-    usage: 'dinolab experiment --dataset D --backbone B [--backbone B2] [--preset P] [--ep E] [--models all|mlp,svc,...] [--seed N] | dinolab experiment --demo',
-    doc: 'The whole study headless: embed (or reuse), train every kind, print the comparison.',
+    usage: 'dinolab experiment --dataset D --backbone B [--backbone B2] [--preset P] [--ep E] [--models all|mlp,svc,...] [--seed N] [--metric M] | dinolab experiment --demo',
+    doc: 'The whole study headless: embed (or reuse), train every kind, print the study matrix of the dataset.',
     async run(c) {
       const lab = c.lab();
       const demo = c.flags.demo === true;
@@ -358,13 +415,9 @@ export const domainCommands: Record<string, Command> = {
       );
       const r = end.result;
       if (end.status !== 'done' || !r) return jobExit(end, c);
-      const all: Record<string, string | number | null>[] = [];
-      for (const setId of r.sets) {
-        const set = await lab.call('sets.get', { id: setId });
-        for (const row of await lab.call('runs.compare', { setId })) all.push({ set: setId, backbone: set.backboneName, ...row });
-      }
-      if (c.json) c.io.out(JSON.stringify(all, null, 2));
-      else c.io.out(table(all.map((r) => ({ set: r.set, backbone: r.backbone, run: r.id, kind: r.kind, test_acc: r.test_accuracy, test_f1_m: r.test_f1_macro, train_acc: r.train_accuracy, fit_s: r.fit_seconds }))));
+      const st = await lab.call('runs.study', { datasetId: r.datasetId, metric: metricFlag(c) });
+      if (c.json) c.io.out(JSON.stringify({ ...r, study: st }, null, 2));
+      else c.io.out(studyText(st));
       return 0;
     },
   },

@@ -39,6 +39,8 @@ const options = {
   runs: { type: 'string' },
   models: { type: 'string' },
   demo: { type: 'boolean' },
+  metric: { type: 'string' },
+  all: { type: 'boolean' },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 

@@ -34,7 +34,8 @@ import { allSpecs } from './classifiers/registry';
 import { createRun } from './runs/train-run';
 import { exportModel } from './export/model-export';
 import { WEB_MODEL_FILE, writeWebDemo } from './export/web-demo';
-import { attachRunJob, compareRuns, deleteRun, exportRun, getRun, listRuns, markInterruptedRuns } from './runs/queries';
+import { attachRunJob, compareRuns, deleteRun, exportRun, getRun, listRuns, markInterruptedRuns, updateRunText } from './runs/queries';
+import { buildStudy, runProvenance } from './runs/study';
 import { misclassified } from './predict/misclassified';
 import { deleteProbe, listProbes } from './predict/queries';
 import { getMap } from './map/queries';
@@ -212,7 +213,16 @@ function createHandlers(lab: Lab): Handlers {
       }
     },
     'runs.list': (i) => listRuns(db, i.setId),
-    'runs.get': (i) => getRun(db, i.id),
+    'runs.get': (i) => {
+      const r = getRun(db, i.id);
+      return { ...r, provenance: runProvenance(db, r) };
+    },
+    'runs.study': (i) => buildStudy(db, i.datasetId, { metric: i.metric, includeSweeps: i.includeSweeps }),
+    'runs.update': (i) => {
+      updateRunText(db, i.id, { name: i.name, notes: i.notes });
+      const { metrics: _m, epochs: _e, ...run } = getRun(db, i.id);
+      return run;
+    },
     'runs.compare': (i) => {
       getSet(db, i.setId);
       return compareRuns(db, i.setId);
@@ -223,7 +233,7 @@ function createHandlers(lab: Lab): Handlers {
       return { deleted: i.id };
     },
     'runs.misclassified': (i) => misclassified(db, i),
-    'runs.export': (i, ctx) => exportRun(db, i.id, resolveUserPath(i.outDir, ctx, lab.dataDir)),
+    'runs.export': (i, ctx) => exportRun(db, i.id, resolveUserPath(i.outDir, ctx, lab.dataDir), runProvenance(db, getRun(db, i.id))),
     'runs.exportModel': (i, ctx) => {
       if (i.webDir && i.headOnly) throw new LabError('invalid_input', 'The web demo takes images: it needs the full model, not headOnly.');
       const models = modelsDir(lab.dataDir);

@@ -39,6 +39,11 @@ export interface ClassifierSpec<K extends ClassifierKind = ClassifierKind, P ext
    * run then passes the test set as fit's `validation`. Kinds without the option leave it out.
    */
   selectsOnTest?(params: P): boolean;
+  /**
+   * Which epoch log's `val_accuracy` is the fitted model's validation score: 'best' for kinds that keep the
+   * best epoch (or the best C), 'last' (the default) for kinds whose final model is the last epoch's.
+   */
+  validationScore?: 'best' | 'last';
   /** An unfitted classifier with validated params. */
   create(params: P, ctx: { numClasses: number; seed: number }): Classifier<P>;
   /** A fitted classifier from what its toJSON() returned. */

@@ -188,4 +188,18 @@ ALTER TABLE jobs ADD COLUMN heartbeat_at INTEGER;
 ALTER TABLE embedding_sets ADD COLUMN preprocessing TEXT;
 `,
   },
+  {
+    version: 6,
+    name: 'run names, notes, groups and provenance',
+    // name/notes: the user's; sweep_id: the group (a label sweep) a run was made by, NULL for ordinary runs;
+    // started_at: when training began; provenance: JSON snapshot of dataset, backbone, set and app version
+    // taken when training began (the backbone file or the dataset may change or go later).
+    sql: `
+ALTER TABLE runs ADD COLUMN name TEXT;
+ALTER TABLE runs ADD COLUMN notes TEXT;
+ALTER TABLE runs ADD COLUMN sweep_id INTEGER;
+ALTER TABLE runs ADD COLUMN started_at TEXT;
+ALTER TABLE runs ADD COLUMN provenance TEXT;
+`,
+  },
 ];

@@ -7,6 +7,7 @@ import { csvCell } from '../../shared/csv';
 import { LabError } from '../errors';
 import type { Matrix } from '../math/matrix';
 import { METRIC_KEYS, type ClassificationMetrics } from '../metrics/metrics';
+import { selectsOnTest, validationAccuracy } from './validation';
 
 /** Status of a run. */
 export type RunStatus = 'queued' | 'running' | 'done' | 'failed' | 'cancelled' | 'interrupted';
@@ -28,6 +29,13 @@ export interface RunRow {
   job_id: string | null;
   created_at: string;
   finished_at: string | null;
+  /** The user's name and notes for the run (null until set). */
+  name: string | null;
+  notes: string | null;
+  /** The group (label sweep) that made the run; null for ordinary runs. */
+  sweep_id: number | null;
+  /** When training began (null while queued, and for runs made before this was recorded). */
+  started_at: string | null;
 }
 
 /** A run with its metrics per split and its epoch logs. */
@@ -45,11 +53,18 @@ export type CompareRow = {
   predict_rows_per_sec: number | null;
   model_bytes: number | null;
   backend: string | null;
+  /** The fitted model's validation accuracy (null without one, or when it selected on test). */
+  val_accuracy: number | null;
+  /** 1 when the best epoch was chosen on the test split (excluded from best marks), else 0. */
+  selected_on_test: number;
 } & { [K in `${'train' | 'test'}_${(typeof METRIC_KEYS)[number]}`]: number | null };
 
-type RawRun = Omit<RunRow, 'params'> & { params: string };
+type RawRun = Omit<RunRow, 'params'> & { params: string; provenance?: string | null };
 
-const parseRun = (r: RawRun): RunRow => ({ ...r, params: JSON.parse(r.params) as Record<string, unknown> });
+const parseRun = (r: RawRun): RunRow => {
+  const { provenance: _p, ...rest } = r;
+  return { ...rest, params: JSON.parse(r.params) as Record<string, unknown> };
+};
 
 /** All runs, newest first; only those of one embedding set when setId is given. */
 export function listRuns(db: Db, setId?: number): RunRow[] {
@@ -75,11 +90,13 @@ export function getRun(db: Db, id: number): RunDetail {
   return { ...parseRun(r), metrics, epochs };
 }
 
-/** One row per run of a set (oldest first), with train_* and test_* metrics, fit seconds, predict rows/s, size, backend. */
+/** One row per run of a set (oldest first), with train_* and test_* metrics, validation accuracy, fit seconds, predict rows/s, size, backend. */
 export function compareRuns(db: Db, setId: number): CompareRow[] {
   const runs = db.prepare('SELECT * FROM runs WHERE set_id = ? ORDER BY id').all(setId) as RawRun[];
   const getM = db.prepare('SELECT split, metrics FROM metrics WHERE run_id = ?');
+  const epochsOf = db.prepare('SELECT logs FROM epochs WHERE run_id = ? ORDER BY epoch');
   return runs.map((r) => {
+    const params = JSON.parse(r.params) as Record<string, unknown>;
     const row: Record<string, unknown> = {
       id: r.id,
       kind: r.kind,
@@ -88,6 +105,8 @@ export function compareRuns(db: Db, setId: number): CompareRow[] {
       predict_rows_per_sec: r.predict_rows_per_sec,
       model_bytes: r.model_bytes,
       backend: r.backend,
+      val_accuracy: validationAccuracy({ kind: r.kind, params, epochs: epochsOf.all(r.id).map((e) => JSON.parse((e as { logs: string }).logs) as EpochLog) }),
+      selected_on_test: selectsOnTest({ kind: r.kind, params }) ? 1 : 0,
     };
     const bySplit: Record<string, Record<string, number>> = {};
     for (const m of getM.all(r.id) as { split: string; metrics: string }[]) bySplit[m.split] = JSON.parse(m.metrics) as Record<string, number>;
@@ -131,17 +150,17 @@ export async function predictWithRun(db: Db, runId: number, X: Matrix): Promise<
 }
 
 /**
- * Writes metrics.json (the run, its params and train/test metrics) and predictions.csv
+ * Writes metrics.json (the run, its provenance, its params and train/test metrics) and predictions.csv
  * (`sample_id,split,label,predicted,p_0,...,p_{C-1}`, the stored test predictions) into dir.
  */
-export function exportRun(db: Db, runId: number, dir: string): { metricsFile: string; predictionsFile: string; rows: number } {
+export function exportRun(db: Db, runId: number, dir: string, provenance: object | null = null): { metricsFile: string; predictionsFile: string; rows: number } {
   const run = getRun(db, runId);
   if (run.status !== 'done') throw new LabError('conflict', `Run ${runId} is '${run.status}'; only finished runs can be exported.`);
   fs.mkdirSync(dir, { recursive: true });
   const metricsFile = path.join(dir, 'metrics.json');
   const predictionsFile = path.join(dir, 'predictions.csv');
   const { epochs, metrics, ...info } = run;
-  fs.writeFileSync(metricsFile, JSON.stringify({ run: info, train: metrics.train ?? null, test: metrics.test ?? null, epochs }, null, 2) + '\n');
+  fs.writeFileSync(metricsFile, JSON.stringify({ run: info, provenance, train: metrics.train ?? null, test: metrics.test ?? null, epochs }, null, 2) + '\n');
   const rows = db
     .prepare(
       `SELECT p.sample_id AS sample_id, s.split AS split, s.label AS label, p.predicted AS predicted, p.proba AS proba
@@ -264,9 +283,13 @@ export function getRunToTrain(db: Db, runId: number): RunToTrain | undefined {
 
 // Run status changes: every write of runs.status is one of the functions below.
 
-/** A run starts training: status 'running', its old epoch logs cleared. */
-export function markRunRunning(db: Db, runId: number): void {
-  db.prepare("UPDATE runs SET status = 'running', error = NULL, finished_at = NULL WHERE id = ?").run(runId);
+/** A run starts training: status 'running', its start time and provenance snapshot recorded, its old epoch logs cleared. */
+export function markRunRunning(db: Db, runId: number, provenance?: RunSource & { app_version: string }): void {
+  db.prepare("UPDATE runs SET status = 'running', error = NULL, finished_at = NULL, started_at = ?, provenance = COALESCE(?, provenance) WHERE id = ?").run(
+    nowIso(),
+    provenance ? JSON.stringify(provenance) : null,
+    runId,
+  );
   db.prepare('DELETE FROM epochs WHERE run_id = ?').run(runId);
 }
 
@@ -338,4 +361,58 @@ export function markInterruptedRuns(db: Db): number {
        WHERE status IN ('queued','running') AND (job_id IS NULL OR job_id NOT IN (SELECT id FROM jobs WHERE status IN ('queued','running')))`,
     )
     .run(nowIso()).changes;
+}
+
+/** Where a run's vectors came from: its dataset, backbone and embedding set, as stored now. */
+export interface RunSource {
+  dataset: { id: number; name: string; fingerprint: string | null };
+  backbone: { id: number; name: string; sha256: string | null };
+  embedding_set: { id: number; preset: string; preprocessing: string | null };
+}
+
+/** The dataset, backbone and set behind an embedding set, read now; LabError('not_found') when absent. */
+export function readRunSource(db: Db, setId: number): RunSource {
+  const r = db
+    .prepare(
+      `SELECT es.id AS set_id, es.preset, es.preprocessing, d.id AS dataset_id, d.name AS dataset_name, d.fingerprint,
+              b.id AS backbone_id, b.name AS backbone_name, b.sha256
+       FROM embedding_sets es JOIN datasets d ON d.id = es.dataset_id JOIN backbones b ON b.id = es.backbone_id WHERE es.id = ?`,
+    )
+    .get(setId) as
+    | { set_id: number; preset: string; preprocessing: string | null; dataset_id: number; dataset_name: string; fingerprint: string | null; backbone_id: number; backbone_name: string; sha256: string | null }
+    | undefined;
+  if (!r) throw new LabError('not_found', `Embedding set ${setId} does not exist.`);
+  return {
+    dataset: { id: r.dataset_id, name: r.dataset_name, fingerprint: r.fingerprint },
+    backbone: { id: r.backbone_id, name: r.backbone_name, sha256: r.sha256 },
+    embedding_set: { id: r.set_id, preset: r.preset, preprocessing: r.preprocessing },
+  };
+}
+
+/** A run's stored provenance snapshot (taken when training began), or null for runs made before it was recorded. */
+export function readRunProvenance(db: Db, runId: number): (RunSource & { app_version: string }) | null {
+  const r = db.prepare('SELECT provenance FROM runs WHERE id = ?').get(runId) as { provenance: string | null } | undefined;
+  return r?.provenance ? (JSON.parse(r.provenance) as RunSource & { app_version: string }) : null;
+}
+
+/** Sets a run's name and/or notes (an empty string clears one); LabError('not_found') when absent. */
+export function updateRunText(db: Db, runId: number, t: { name?: string | null; notes?: string | null }): void {
+  const cur = db.prepare('SELECT name, notes FROM runs WHERE id = ?').get(runId) as { name: string | null; notes: string | null } | undefined;
+  if (!cur) throw new LabError('not_found', `Run ${runId} does not exist.`);
+  const name = t.name === undefined ? cur.name : t.name || null;
+  const notes = t.notes === undefined ? cur.notes : t.notes || null;
+  db.prepare('UPDATE runs SET name = ?, notes = ? WHERE id = ?').run(name, notes, runId);
+}
+
+/** The runs on every embedding set of a dataset (oldest first), sweep runs included; LabError('not_found') for an unknown dataset. */
+export function listDatasetRunIds(db: Db, datasetId: number): { id: number; set_id: number }[] {
+  if (!db.prepare('SELECT 1 FROM datasets WHERE id = ?').get(datasetId)) throw new LabError('not_found', `Dataset ${datasetId} does not exist.`);
+  return db
+    .prepare('SELECT r.id, r.set_id FROM runs r JOIN embedding_sets es ON es.id = r.set_id WHERE es.dataset_id = ? ORDER BY r.id')
+    .all(datasetId) as { id: number; set_id: number }[];
+}
+
+/** The finished embedding sets of a dataset, oldest first. */
+export function listDatasetSetIds(db: Db, datasetId: number): number[] {
+  return (db.prepare("SELECT id FROM embedding_sets WHERE dataset_id = ? AND status = 'done' ORDER BY id").all(datasetId) as { id: number }[]).map((r) => r.id);
 }

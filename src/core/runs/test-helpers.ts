@@ -72,3 +72,36 @@ export function insertBlobEmbeddingSet(db: Db, o: BlobSetOptions = {}): { datase
   })();
   return { datasetId, setId, sampleIds };
 }
+
+/**
+ * Adds a second embedding set on an existing set's dataset, from another backbone (`name`), whose vectors
+ * are the first set's scaled by `scale` plus seeded noise of sd `noise`. For tests only.
+ */
+export function insertSiblingSet(db: Db, fromSetId: number, o: { name: string; noise?: number; scale?: number; seed?: number }): number {
+  const rng = new Prng(o.seed ?? 7);
+  const now = nowIso();
+  let setId = 0;
+  db.transaction(() => {
+    const src = db.prepare('SELECT dataset_id, dim FROM embedding_sets WHERE id = ?').get(fromSetId) as { dataset_id: number; dim: number };
+    const bb = db.prepare('SELECT id FROM backbones WHERE name = ?').get(o.name) as { id: number } | undefined;
+    const backboneId =
+      bb?.id ?? Number(db.prepare("INSERT INTO backbones (name, kind, dim, created_at) VALUES (?, 'raw-pixels', ?, ?)").run(o.name, src.dim, now).lastInsertRowid);
+    setId = Number(
+      db
+        .prepare("INSERT INTO embedding_sets (dataset_id, backbone_id, preset, dim, status, created_at) VALUES (?, ?, 'resize-224', ?, 'done', ?)")
+        .run(src.dataset_id, backboneId, src.dim, now).lastInsertRowid,
+    );
+    const ins = db.prepare('INSERT INTO embeddings (set_id, sample_id, vector) VALUES (?, ?, ?)');
+    for (const r of db.prepare('SELECT sample_id, vector FROM embeddings WHERE set_id = ? ORDER BY sample_id').all(fromSetId) as { sample_id: number; vector: Buffer }[]) {
+      const v = new Float32Array(r.vector.buffer.slice(r.vector.byteOffset, r.vector.byteOffset + r.vector.byteLength));
+      for (let j = 0; j < v.length; j++) v[j] = v[j]! * (o.scale ?? 1) + rng.normal() * (o.noise ?? 0);
+      ins.run(setId, r.sample_id, f32ToBlob(v));
+    }
+  })();
+  return setId;
+}
+
+/** Puts a run in a label sweep's group (issue 16 will make these). For tests only. */
+export function setRunSweep(db: Db, runId: number, sweepId: number): void {
+  db.prepare('UPDATE runs SET sweep_id = ? WHERE id = ?').run(sweepId, runId);
+}

@@ -1,6 +1,7 @@
 import { isClassifierKind, type ClassifierKind, type TrainResult } from '../../shared/contract';
 import { createClassifier, getSpec, validateParams } from '../classifiers/registry';
 import type { Classifier, EpochLog } from '../classifiers/types';
+import pkg from '../../../package.json';
 import type { Db } from '../db/database';
 import { getSetRow } from '../embeddings/queries';
 import { LabError, throwIfAborted, toLabError } from '../errors';
@@ -14,6 +15,7 @@ import {
   markRunDone,
   markRunEnded,
   markRunRunning,
+  readRunSource,
   type RunToTrain,
   type SetData,
 } from './queries';
@@ -69,7 +71,8 @@ export async function executeRun(db: Db, runId: number, cb: TrainCallbacks = {})
     throw new LabError('conflict', `Run ${runId} is already ${run.status}; start a new run to train again.`);
   }
   try {
-    markRunRunning(db, runId);
+    // What the run is trained from (dataset, backbone file, set, app version), kept as the run's provenance.
+    markRunRunning(db, runId, { ...readRunSource(db, run.set_id), app_version: pkg.version });
     cb.onProgress?.({ phase: 'load', done: 0, total: 1 });
     const data = loadSetData(db, run.set_id);
     if (data.train.X.rows === 0) throw new LabError('invalid_input', `Embedding set ${run.set_id} has no training rows.`);

@@ -33,14 +33,123 @@ export const run = z.object({
   job_id: z.string().nullable(),
   created_at: z.string(),
   finished_at: z.string().nullable(),
+  /** The user's name and notes (kept in the database, shown on Compare and in exports). */
+  name: z.string().nullable(),
+  notes: z.string().nullable(),
+  /** The group (a label sweep) that made the run; null for ordinary runs. Compare hides sweep runs by default. */
+  sweep_id: z.number().nullable(),
+  started_at: z.string().nullable(),
 });
 export type Run = z.infer<typeof run>;
+
+/** The metric keys a study matrix can show (scikit-learn names). */
+export const STUDY_METRICS = ['accuracy', 'f1_weighted', 'f1_macro', 'precision_weighted', 'recall_weighted', 'precision_macro', 'recall_macro'] as const;
+export const studyMetric = z.enum(STUDY_METRICS);
+export type StudyMetric = z.infer<typeof studyMetric>;
+
+/** What produced a run's numbers: every export and `runs show` carries it. */
+export const provenance = z.object({
+  dataset: z.object({ id: z.number(), name: z.string(), fingerprint: z.string().nullable() }),
+  backbone: z.object({ id: z.number(), name: z.string(), sha256: z.string().nullable() }),
+  embedding_set: z.object({ id: z.number(), preset: z.string(), preprocessing: z.string().nullable() }),
+  kind: z.string(),
+  /** Every parameter, defaults filled in (as validated and stored when the run was created). */
+  params: z.record(z.string(), z.unknown()),
+  seed: z.number(),
+  /** The engine/backend the fit actually ran on (null until the run finished). */
+  backend: z.string().nullable(),
+  app_version: z.string().nullable(),
+  started_at: z.string().nullable(),
+  finished_at: z.string().nullable(),
+  duration_seconds: z.number().nullable(),
+  /** Best epoch chosen on the test split (the study's leaky recipe): excluded from "best" marks. */
+  selected_on_test: z.boolean(),
+  sweep_id: z.number().nullable(),
+  /** True when dataset/backbone/set were recorded when training began; false when read now (older runs). */
+  snapshot: z.boolean(),
+  /** The `dinolab train ...` line that trains the same run again (same set, kind, params, seed). */
+  command: z.string(),
+});
+export type Provenance = z.infer<typeof provenance>;
+
+const scalarMetrics = z.object(Object.fromEntries(STUDY_METRICS.map((k) => [k, z.number()])) as Record<StudyMetric, z.ZodNumber>);
+
+/** One run in a study: its set, kind, params, metrics on train/validation/test and its provenance. */
+export const studyRun = z.object({
+  id: z.number(),
+  set_id: z.number(),
+  name: z.string().nullable(),
+  notes: z.string().nullable(),
+  kind: z.string(),
+  status: runStatus,
+  seed: z.number(),
+  params: z.record(z.string(), z.unknown()),
+  backend: z.string().nullable(),
+  fit_seconds: z.number().nullable(),
+  predict_rows_per_sec: z.number().nullable(),
+  model_bytes: z.number().nullable(),
+  created_at: z.string(),
+  /** Whether its kind trains in epochs (only those are drawn on an epoch axis). */
+  has_epochs: z.boolean(),
+  selected_on_test: z.boolean(),
+  sweep_id: z.number().nullable(),
+  metrics: z.object({
+    train: scalarMetrics.nullable(),
+    /** The fitted model's validation accuracy (held out of train); null when the kind has none or selected on test. */
+    validation: z.object({ accuracy: z.number() }).nullable(),
+    test: scalarMetrics.nullable(),
+  }),
+  provenance,
+});
+export type StudyRun = z.infer<typeof studyRun>;
+
+/** One embedding set of the dataset: a column of the study matrix. */
+export const studyColumn = z.object({
+  set_id: z.number(),
+  label: z.string(),
+  backbone: z.string(),
+  sha256: z.string().nullable(),
+  preset: z.string(),
+  preprocessing: z.string().nullable(),
+});
+
+/** A cell: the chosen run of a kind on a set and its test metric with a 95 % interval. */
+export const studyCell = z.object({
+  run_id: z.number(),
+  value: z.number(),
+  lo: z.number(),
+  hi: z.number(),
+  /** 'wilson' for accuracy; 'bootstrap' (percentile, over the test split's confusion counts) for the others. */
+  interval: z.enum(['wilson', 'bootstrap']),
+  /** Finished runs of this kind on this set; run_ids lists them, newest first. */
+  count: z.number(),
+  run_ids: z.array(z.number()),
+  /** 'validation': the best validation score of the runs; 'newest': no validation score, the newest run. */
+  chosen_by: z.enum(['validation', 'newest']),
+  selected_on_test: z.boolean(),
+  best_in_row: z.boolean(),
+  best_in_column: z.boolean(),
+});
+export type StudyCell = z.infer<typeof studyCell>;
+
+export const study = z.object({
+  dataset: z.object({ id: z.number(), name: z.string(), fingerprint: z.string().nullable(), classes: z.array(z.string()) }),
+  metric: studyMetric,
+  columns: z.array(studyColumn),
+  rows: z.array(z.object({ kind: z.string(), cells: z.array(studyCell.nullable()) })),
+  /** Every run in scope (sweep runs only with includeSweeps), oldest first. */
+  runs: z.array(studyRun),
+  /** Runs made by label sweeps that are left out (includeSweeps false). */
+  hidden_sweep_runs: z.number(),
+});
+export type Study = z.infer<typeof study>;
 
 export const epochLog = z.record(z.string(), z.number().optional());
 
 export const runDetail = run.extend({
   metrics: z.object({ train: metricsSchema.optional(), test: metricsSchema.optional() }),
   epochs: z.array(epochLog),
+  provenance,
 });
 export type RunDetail = z.infer<typeof runDetail>;
 
@@ -85,6 +194,16 @@ export const trainingApi = {
   'runs.list': method(z.object({ setId: id.optional() }).strict(), z.array(run), 'Runs, newest first.'),
   'runs.get': method(z.object({ id }).strict(), runDetail, 'One run with its metrics and epoch logs.'),
   'runs.compare': method(z.object({ setId: id }).strict(), z.array(compareRow), 'One row per run: train_/test_ metrics, fit seconds, predict rows/s.'),
+  'runs.study': method(
+    z.object({ datasetId: id, metric: studyMetric.default('accuracy'), includeSweeps: z.boolean().default(false) }).strict(),
+    study,
+    'Every run on every embedding set of a dataset: the study matrix (kinds x sets, best by validation, 95 % intervals) and each run with its provenance.',
+  ),
+  'runs.update': method(
+    z.object({ id, name: z.string().max(200).nullable().optional(), notes: z.string().max(10_000).nullable().optional() }).strict(),
+    run,
+    'Rename a run or edit its notes (empty or null clears).',
+  ),
   'runs.delete': method(z.object({ id }).strict(), z.object({ deleted: z.number() }), 'Delete a run.'),
   'runs.export': method(
     z.object({ id, outDir: z.string().min(1) }).strict(),

@@ -9,6 +9,7 @@ export const logreg = defineClassifier({
   text,
   params: logregParams,
   tags,
+  validationScore: 'best',
   create: (params, ctx) => new LogregClassifier(params, ctx),
   load: (saved) => LogregClassifier.load(saved),
   exportHead: (clf, io) => {

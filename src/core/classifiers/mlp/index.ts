@@ -9,6 +9,7 @@ export const mlp = defineClassifier({
   text,
   params: mlpParams,
   tags,
+  validationScore: 'best',
   // The study's protocol: the best epoch is chosen on the test split, passed to fit as `validation`.
   selectsOnTest: (params) => params.selectOn === 'test',
   create: (params, ctx) => new MlpClassifier(params, ctx),

@@ -15,3 +15,14 @@ export function alpha(c: string, a: number): string {
   }
   return c.replace(')', ` / ${a})`);
 }
+
+// Tableau 20: ten hues in a dark and a light shade, for series that are runs.
+const TWENTY = [
+  '#4e79a7', '#f28e2b', '#e15759', '#76b7b2', '#59a14f', '#edc948', '#b07aa1', '#ff9da7', '#9c755f', '#79706e',
+  '#a0cbe8', '#ffbe7d', '#ff9d9a', '#86bcb6', '#8cd17d', '#f1ce63', '#d4a6c8', '#fabfd2', '#d7b5a6', '#bab0ac',
+];
+
+/** The colour of a run: fixed by its id, so a run has the same colour in every chart and on every page. */
+export function runColor(runId: number): string {
+  return TWENTY[(((runId - 1) % 20) + 20) % 20]!;
+}

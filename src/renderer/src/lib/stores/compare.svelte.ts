@@ -1,4 +1,4 @@
-import type { CompareRow, MethodOutput, RunDetail } from '../../../../shared/contract';
+import type { MethodOutput, RunDetail, Study, StudyMetric } from '../../../../shared/contract';
 import { errMsg } from '../errors';
 import { latestOnly } from '../latest';
 import { client } from '../transport';
@@ -6,10 +6,15 @@ import { jobsStore } from './jobs.svelte';
 
 export type Misclassified = MethodOutput<'runs.misclassified'>['items'][number];
 
-/** The comparison of every run on one set: table rows, selected runs with their details, misclassified examples. */
+/**
+ * The comparison of every run on every embedding set of one dataset: the study (matrix and runs with
+ * provenance), the selected runs with their details, misclassified examples of the selection.
+ */
 class CompareStore {
-  setId = $state<number | null>(null);
-  rows = $state<CompareRow[]>([]);
+  datasetId = $state<number | null>(null);
+  study = $state<Study | null>(null);
+  metric = $state<StudyMetric>('accuracy');
+  includeSweeps = $state(false);
   loaded = $state(false);
   error = $state<string | null>(null);
   selected = $state<number[]>([]);
@@ -28,20 +33,7 @@ class CompareStore {
 
   constructor() {
     jobsStore.onSettled((j) => {
-      if ((j.kind === 'train' || j.kind === 'experiment') && this.setId !== null) void this.load(this.setId);
-    });
-  }
-
-  get sorted(): CompareRow[] {
-    const k = this.sortKey;
-    const dir = this.sortDir === 'asc' ? 1 : -1;
-    return [...this.rows].sort((a, b) => {
-      const x = a[k] ?? null;
-      const y = b[k] ?? null;
-      if (x === y) return 0;
-      if (x === null) return 1; // empty cells last either way
-      if (y === null) return -1;
-      return (typeof x === 'number' && typeof y === 'number' ? x - y : String(x).localeCompare(String(y))) * dir;
+      if ((j.kind === 'train' || j.kind === 'experiment') && this.datasetId !== null) void this.load(this.datasetId);
     });
   }
 
@@ -49,15 +41,25 @@ class CompareStore {
     if (this.sortKey === key) this.sortDir = this.sortDir === 'asc' ? 'desc' : 'asc';
     else {
       this.sortKey = key;
-      this.sortDir = key === 'kind' || key === 'backend' || key === 'status' ? 'asc' : 'desc';
+      this.sortDir = key === 'kind' || key === 'backend' || key === 'status' || key === 'set' || key === 'name' ? 'asc' : 'desc';
     }
   }
 
-  async load(setId: number): Promise<void> {
-    const fresh = this.setId !== setId;
+  setMetric(m: StudyMetric): void {
+    this.metric = m;
+    if (this.datasetId !== null) void this.load(this.datasetId);
+  }
+
+  setIncludeSweeps(v: boolean): void {
+    this.includeSweeps = v;
+    if (this.datasetId !== null) void this.load(this.datasetId);
+  }
+
+  async load(datasetId: number): Promise<void> {
+    const fresh = this.datasetId !== datasetId;
     if (fresh) {
-      this.setId = setId;
-      this.rows = [];
+      this.datasetId = datasetId;
+      this.study = null;
       this.selected = [];
       this.details = {};
       this.mis = [];
@@ -67,13 +69,13 @@ class CompareStore {
     }
     try {
       const ok = this.guard();
-      const rows = await client.call('runs.compare', { setId });
+      const known = new Set((this.study?.runs ?? []).map((r) => r.id));
+      const st = await client.call('runs.study', { datasetId, metric: this.metric, includeSweeps: this.includeSweeps });
       if (!ok()) return;
-      const known = new Set(this.rows.map((r) => Number(r.id)));
-      this.rows = rows;
+      this.study = st;
       this.error = null;
       // New finished runs join the selection; runs the user unselected stay unselected.
-      const done = rows.filter((r) => r.status === 'done').map((r) => Number(r.id));
+      const done = st.runs.filter((r) => r.status === 'done').map((r) => r.id);
       const added = done.filter((id) => !known.has(id) || fresh);
       this.selected = [...new Set([...this.selected.filter((id) => done.includes(id)), ...added])];
       await this.loadDetails();
@@ -91,6 +93,22 @@ class CompareStore {
     void this.loadMis(0);
   }
 
+  /** Selects exactly these runs (e.g. the runs of one matrix column or row). */
+  selectOnly(ids: number[]): void {
+    this.selected = [...ids];
+    void this.loadDetails();
+    void this.loadMis(0);
+  }
+
+  async rename(id: number, name: string | null, notes?: string | null): Promise<void> {
+    try {
+      await client.call('runs.update', notes === undefined ? { id, name } : { id, name, notes });
+      if (this.datasetId !== null) await this.load(this.datasetId);
+    } catch (err) {
+      this.error = errMsg(err);
+    }
+  }
+
   private async loadDetails(): Promise<void> {
     try {
       for (const id of this.selected) {
@@ -104,8 +122,9 @@ class CompareStore {
   }
 
   async loadMis(offset: number): Promise<void> {
-    if (this.setId === null) return;
-    if (!this.selected.length) {
+    const runs = this.selected.slice(0, 20);
+    const first = this.study?.runs.find((r) => r.id === runs[0]);
+    if (!first) {
       this.mis = [];
       this.misTotal = 0;
       return;
@@ -113,7 +132,8 @@ class CompareStore {
     this.misLoading = true;
     try {
       const ok = this.misGuard();
-      const r = await client.call('runs.misclassified', { setId: this.setId, runIds: this.selected.slice(0, 20), offset, limit: this.misLimit });
+      // Runs on any set of the dataset share its test images.
+      const r = await client.call('runs.misclassified', { setId: first.set_id, runIds: runs, offset, limit: this.misLimit });
       if (!ok()) return;
       this.mis = r.items;
       this.misTotal = r.total;

@@ -18,6 +18,11 @@ class TrainStore {
   /** The run whose curves are shown. */
   focus = $state<number | null>(null);
   runErrors = $state<Record<number, string>>({});
+  /** Test and validation accuracy of each run of the set (from runs.compare), by run id. */
+  scores = $state<Record<number, { test: number | null; val: number | null; selectedOnTest: boolean }>>({});
+  /** "Train every kind": queueing, or what went wrong. */
+  queueingAll = $state(false);
+  allError = $state<string | null>(null);
   /** Ticks every second while something trains, for elapsed times. */
   now = $state(Date.now());
   private timer: ReturnType<typeof setInterval> | null = null;
@@ -61,9 +66,11 @@ class TrainStore {
     if (this.setId === null) return;
     try {
       const ok = this.guard();
-      const runs = await client.call('runs.list', { setId: this.setId });
+      const [runs, rows] = await Promise.all([client.call('runs.list', { setId: this.setId }), client.call('runs.compare', { setId: this.setId })]);
       if (!ok()) return;
       this.runs = runs;
+      const num = (v: unknown): number | null => (typeof v === 'number' ? v : null);
+      this.scores = Object.fromEntries(rows.map((r) => [Number(r.id), { test: num(r.test_accuracy), val: num(r.val_accuracy), selectedOnTest: r.selected_on_test === 1 }]));
       this.error = null;
     } catch (err) {
       this.error = errMsg(err);
@@ -99,6 +106,32 @@ class TrainStore {
       return false;
     } finally {
       this.starting[kind] = false;
+    }
+  }
+
+  /** Queues one run of every kind on the set, each with its defaults (the study's recipe) and seed 0. */
+  async startAll(kinds: ClassifierKind[]): Promise<void> {
+    if (this.setId === null) return;
+    this.queueingAll = true;
+    this.allError = null;
+    try {
+      for (const kind of kinds) jobsStore.track(await client.call('runs.start', { setId: this.setId, kind, params: {}, seed: 0 }), false);
+    } catch (err) {
+      this.allError = errMsg(err);
+    } finally {
+      this.queueingAll = false;
+      await this.refresh();
+    }
+  }
+
+  /** Renames a run or edits its notes (kept in the database). */
+  async annotate(run: Run, t: { name?: string; notes?: string }): Promise<void> {
+    try {
+      await client.call('runs.update', { id: run.id, ...t });
+      delete this.runErrors[run.id];
+      await this.refresh();
+    } catch (err) {
+      this.runErrors[run.id] = errMsg(err);
     }
   }
 
