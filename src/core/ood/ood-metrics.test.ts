@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { mahalanobisScorer } from './benchmark';
 import { auroc, averagePrecision, fprAtTpr, oodMetrics, rocCurve } from './ood-metrics';
 
 interface RefCase {
@@ -16,7 +17,11 @@ interface RefCase {
   aupr_out: number;
   fpr_at_95_tpr: number;
 }
-const ref = JSON.parse(readFileSync(path.join(__dirname, 'testdata/ood-reference.json'), 'utf8')) as { cases: RefCase[] };
+const ref = JSON.parse(readFileSync(path.join(__dirname, 'testdata/ood-reference.json'), 'utf8')) as {
+  cases: RefCase[];
+  mahalanobis: { X: number[][]; y: number[]; Q: number[][]; shrinkage: number; score: number[] };
+};
+const mat = (rows: number[][]): { rows: number; cols: number; data: Float32Array } => ({ rows: rows.length, cols: rows[0]!.length, data: Float32Array.from(rows.flat()) });
 
 describe('OOD metrics as scikit-learn defines them', () => {
   it.each(ref.cases.map((c) => [c.name, c] as const))('%s: AUROC, AUPR in/out to 1e-9, FPR@95 exactly', (_name, c) => {
@@ -40,5 +45,14 @@ describe('OOD metrics as scikit-learn defines them', () => {
   it('refuses a benchmark without both kinds of samples or with a non-finite score', () => {
     expect(() => oodMetrics([1, 2], [])).toThrow(/both/);
     expect(() => oodMetrics([1, NaN], [0])).toThrow(/not finite/);
+  });
+
+  it("scores negative Mahalanobis distance with scikit-learn's Ledoit-Wolf shrinkage", async () => {
+    const m = ref.mahalanobis;
+    const scorer = await mahalanobisScorer(mat(m.X), Int32Array.from(m.y));
+    expect(scorer.shrinkage).toBeCloseTo(m.shrinkage, 5);
+    const got = await scorer.score(mat(m.Q));
+    // float32 vectors and a float32 covariance product: agreement to about 1e-5 relative.
+    got.forEach((v, i) => expect(Math.abs(v - m.score[i]!)).toBeLessThan(1e-4 * Math.max(1, Math.abs(m.score[i]!))));
   });
 });

@@ -12,6 +12,7 @@ import sys
 
 import numpy as np
 import sklearn
+from sklearn.covariance import ledoit_wolf
 from sklearn.metrics import average_precision_score, roc_auc_score, roc_curve
 
 
@@ -41,5 +42,15 @@ cases = [
     case("separated", rng.uniform(2, 3, 50), rng.uniform(0, 1, 80)),
     case("tiny", [0.9, 0.8, 0.8, 0.3], [0.8, 0.5, 0.1]),
 ]
-json.dump({"sklearn": sklearn.__version__, "cases": cases}, sys.stdout, indent=1)
+# Mahalanobis score: class means, class-centred rows, ledoit_wolf(assume_centered=True), minus the
+# smallest squared distance to a class mean.
+X = rng.normal(0, 1, (90, 6)) * np.array([1, 2, 0.5, 1, 3, 1]) + np.repeat(rng.normal(0, 2, (3, 6)), 30, axis=0)
+y = np.repeat(np.arange(3), 30)
+Q = rng.normal(0, 2.5, (12, 6))
+means = np.stack([X[y == c].mean(0) for c in range(3)])
+cov, shrink = ledoit_wolf(X - means[y], assume_centered=True)
+P = np.linalg.inv(cov)
+d = np.stack([np.einsum("ij,jk,ik->i", Q - m, P, Q - m) for m in means], 1)
+maha = {"X": X.astype(np.float32).tolist(), "y": y.tolist(), "Q": Q.astype(np.float32).tolist(), "shrinkage": float(shrink), "score": (-d.min(1)).tolist()}
+json.dump({"sklearn": sklearn.__version__, "cases": cases, "mahalanobis": maha}, sys.stdout, indent=1)
 sys.stdout.write("\n")
