@@ -396,6 +396,28 @@ export const domainCommands: Record<string, Command> = {
       return out.some((r) => 'error' in r) ? 1 : 0;
     },
   },
+  ood: {
+    usage: 'dinolab ood --set S --ood-set T [--runs R1,R2] [--ood-split test|train|all] [--scores-out FILE.csv] [--json]',
+    doc: "Out-of-distribution benchmark: S's test split (in) vs T's samples (out), same backbone and preset; AUROC, AUPR in/out, FPR@95 per score.",
+    async run(c) {
+      const runsFlag = flag(c, 'runs');
+      const runIds = runsFlag ? runsFlag.split(',').map((s) => Number(s.trim())) : undefined;
+      if (runIds?.some((n) => !Number.isInteger(n) || n <= 0)) throw new LabError('invalid_input', `--runs takes run ids separated by commas, got "${runsFlag}".`);
+      const split = flag(c, 'ood-split') ?? 'test';
+      if (split !== 'test' && split !== 'train' && split !== 'all') throw new LabError('invalid_input', `--ood-split must be test, train or all, got "${split}".`);
+      const r = await c.lab().call('ood.run', { setId: intFlag(c, 'set') ?? 0, oodSetId: intFlag(c, 'ood-set') ?? 0, runIds, oodSplit: split, scoresOut: flag(c, 'scores-out') });
+      if (c.json) {
+        c.io.out(JSON.stringify({ ...r, scores: r.scores.map((s) => ({ name: s.name, description: s.description, metrics: s.metrics })) }, null, 2));
+        return 0;
+      }
+      c.io.out(`OOD benchmark: set ${r.setId} test (${r.inRows} in) vs set ${r.oodSetId} (${r.outRows} out), ${r.trainRows} training rows, ${r.seconds.toFixed(1)} s`);
+      const f = (v: number): string => v.toFixed(4);
+      c.io.out(table(r.scores.map((s) => ({ score: s.name, AUROC: f(s.metrics.auroc), 'AUPR-in': f(s.metrics.aupr_in), 'AUPR-out': f(s.metrics.aupr_out), 'FPR@95': f(s.metrics.fpr_at_95_tpr) })), ['score', 'AUROC', 'AUPR-in', 'AUPR-out', 'FPR@95']));
+      for (const s of r.scores) c.io.out(`  ${s.name}: ${s.description}`);
+      if (r.scoresFile) c.io.out(`Scores: ${r.scoresFile}`);
+      return 0;
+    },
+  },
   experiment: {
     usage: 'dinolab experiment --dataset D --backbone B [--backbone B2] [--preset P] [--ep E] [--models all|mlp,svc,...] [--seed N] [--metric M] | dinolab experiment --demo',
     doc: 'The whole study headless: embed (or reuse), train every kind, print the study matrix of the dataset.',

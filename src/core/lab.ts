@@ -39,6 +39,7 @@ import { buildStudy, runProvenance } from './runs/study';
 import { misclassified } from './predict/misclassified';
 import { deleteProbe, listProbes } from './predict/queries';
 import { getMap } from './map/queries';
+import { oodCharts, oodScoresCsv, runOodBenchmark } from './ood/benchmark';
 import { thumbDataUrl } from './thumbs';
 import { defaultDataDir, modelsDir, resolveDbPath } from './paths';
 import { resolveUserPath, type CallContext } from './user-paths';
@@ -283,5 +284,25 @@ function createHandlers(lab: Lab): Handlers {
       return lab.jobs.start('map', i);
     },
     'map.get': (i) => getMap(db, i.setId),
+    'ood.run': async (i, ctx) => {
+      const o = await runOodBenchmark(db, i);
+      let scoresFile: string | null = null;
+      if (i.scoresOut) {
+        scoresFile = resolveUserPath(i.scoresOut, ctx, lab.dataDir);
+        const csv = oodScoresCsv(o, { inDataset: getSet(db, i.setId).datasetName, outDataset: getSet(db, i.oodSetId).datasetName });
+        fs.mkdirSync(path.dirname(scoresFile), { recursive: true });
+        fs.writeFileSync(scoresFile, csv);
+      }
+      return {
+        setId: o.setId,
+        oodSetId: o.oodSetId,
+        inRows: o.inIds.length,
+        outRows: o.outIds.length,
+        trainRows: o.trainRows,
+        seconds: o.seconds,
+        scores: o.scores.map((s) => ({ name: s.name, description: s.description, metrics: s.metrics, ...oodCharts(s) })),
+        scoresFile,
+      };
+    },
   };
 }

@@ -11,6 +11,7 @@ import { jobStatus } from './api/common';
 import { datasetsApi } from './api/datasets';
 import { embeddingsApi } from './api/embeddings';
 import { jobFinished, jobKind, jobsApi } from './api/jobs';
+import { oodApi } from './api/ood';
 import { predictApi } from './api/predict';
 import { systemApi } from './api/system';
 import { trainingApi } from './api/training';
@@ -23,6 +24,7 @@ export * from './api/backbones';
 export * from './api/embeddings';
 export * from './api/classifiers';
 export * from './api/training';
+export * from './api/ood';
 export * from './api/predict';
 export * from './api/jobs';
 
@@ -46,6 +48,7 @@ export const labApi = {
   ...classifiersApi,
   ...trainingApi,
   ...predictApi,
+  ...oodApi,
 } as const;
 
 export type LabApi = typeof labApi;

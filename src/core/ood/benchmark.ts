@@ -44,6 +44,8 @@ export interface OodOutcome {
   oodSetId: number;
   inIds: Int32Array;
   outIds: Int32Array;
+  /** The split of each out-of-distribution sample. */
+  outSplits: ('train' | 'test')[];
   trainRows: number;
   scores: OodScore[];
   seconds: number;
@@ -243,7 +245,10 @@ export async function runOodBenchmark(db: Db, req: OodRequest): Promise<OodOutco
     }
     add(`msp:run-${id}`, `maximum softmax probability of run ${id} (${r.kind})`, msp);
   }
-  return { setId: req.setId, oodSetId: req.oodSetId, inIds: inn.sampleIds, outIds: out.sampleIds, trainRows: train.X.rows, scores, seconds: (performance.now() - t0) / 1000 };
+  const oodSplit = req.oodSplit ?? 'test';
+  const testIds = oodSplit === 'all' ? new Set(loadSetMatrix(db, req.oodSetId, 'test').sampleIds) : null;
+  const outSplits = Array.from(out.sampleIds, (sid) => (testIds ? (testIds.has(sid) ? 'test' : 'train') : oodSplit) as 'train' | 'test');
+  return { setId: req.setId, oodSetId: req.oodSetId, inIds: inn.sampleIds, outIds: out.sampleIds, outSplits, trainRows: train.X.rows, scores, seconds: (performance.now() - t0) / 1000 };
 }
 
 /** The ROC curve thinned to at most `points` points (for charts), and in/out histograms on shared bins. */
@@ -273,12 +278,12 @@ export function oodCharts(s: OodScore, points = 200, bins = 30): { roc: { fpr: n
 }
 
 /** The scores as CSV: sample_id, dataset, split, in_distribution (1/0), score_name, score. */
-export function oodScoresCsv(o: OodOutcome, names: { inDataset: string; outDataset: string; outSplit: (id: number) => string }): string {
+export function oodScoresCsv(o: OodOutcome, names: { inDataset: string; outDataset: string }): string {
   const lines = ['sample_id,dataset,split,in_distribution,score_name,score'];
   const q = (s: string): string => (/[",\n\r]|^[=+\-@\t\r]/.test(s) ? `"${(/^[=+\-@\t\r]/.test(s) ? "'" : '') + s.replace(/"/g, '""')}"` : s);
   for (const s of o.scores) {
     o.inIds.forEach((id, i) => lines.push(`${id},${q(names.inDataset)},test,1,${s.name},${s.in[i]!.toPrecision(17)}`));
-    o.outIds.forEach((id, i) => lines.push(`${id},${q(names.outDataset)},${names.outSplit(id)},0,${s.name},${s.out[i]!.toPrecision(17)}`));
+    o.outIds.forEach((id, i) => lines.push(`${id},${q(names.outDataset)},${o.outSplits[i]},0,${s.name},${s.out[i]!.toPrecision(17)}`));
   }
   return lines.join('\n') + '\n';
 }
