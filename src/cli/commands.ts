@@ -1,7 +1,7 @@
 /** The domain commands of `dinolab`: datasets, backbones, embeddings, training, comparison. */
 import fs from 'node:fs';
 import path from 'node:path';
-import { CLASSIFIER_KINDS, STUDY_METRICS, type ClassifierKind, type ProbeResult, type JobKind, type JobOf, type Study, type StudyMetric } from '../shared/contract';
+import { CLASSIFIER_KINDS, STUDY_METRICS, type ClassifierKind, type ProbeResult, type JobKind, type JobOf, type Study, type StudyMetric, type SweepInfo } from '../shared/contract';
 import { LabError } from '../core/errors';
 import type { Lab } from '../core/lab';
 import { fmt, table } from './format';
@@ -65,6 +65,25 @@ export function studyText(st: Study): string {
     `Study: ${st.dataset.name}, ${st.metric} on test (%), 95 % ${st.metric === 'accuracy' ? 'Wilson' : 'bootstrap'} interval`,
     table(rows, ['kind', ...st.columns.map((c) => c.label)]),
     "* best in its column, > best in its row (runs selected on test take no part)" + (st.hidden_sweep_runs ? `; ${st.hidden_sweep_runs} label-sweep runs hidden` : ''),
+  ].join('\n');
+}
+
+/** A sweep as text: per kind and size, labelled images per class, test accuracy and weighted F1 (mean ± std over repeats). */
+export function sweepText(sw: SweepInfo): string {
+  const pc = (m: { mean: number; std: number }): string => `${(100 * m.mean).toFixed(1)} ± ${(100 * m.std).toFixed(1)}`;
+  const rows = sw.points.map((p) => ({
+    kind: p.kind,
+    [sw.mode === 'fraction' ? 'fraction' : 'per class']: p.size,
+    'images/class': Number(p.perClass.toFixed(1)),
+    runs: p.runs,
+    'accuracy %': pc(p.accuracy),
+    'F1 weighted %': pc(p.f1_weighted),
+  }));
+  const notes = [...new Set(sw.points.flatMap((p) => p.notes))];
+  return [
+    `Sweep ${sw.id} on set ${sw.setId} (${sw.setLabel}): ${sw.status}, ${sw.done}/${sw.total} runs, ${sw.repeats} repeats from seed ${sw.seed}; test split, mean ± sample std`,
+    table(rows),
+    ...notes.map((n) => `Note: ${n}`),
   ].join('\n');
 }
 
@@ -394,6 +413,59 @@ export const domainCommands: Record<string, Command> = {
         }
       }
       return out.some((r) => 'error' in r) ? 1 : 0;
+    },
+  },
+  sweep: {
+    usage: 'dinolab sweep --set S [--models logreg,knn,mlp] [--fractions 0.01,0.02,0.05,0.1,0.25,0.5,1 | --per-class 1,2,5,10] [--repeats 3] [--seed 0] [--json] | dinolab sweep --resume ID | dinolab sweeps [--set S]',
+    doc: 'Label efficiency: each kind on seeded stratified subsets x repeats (one job, cancellable, resumable); mean and std of test accuracy and weighted F1 per kind and size.',
+    async run(c) {
+      const lab = c.lab();
+      const nums = (name: string): number[] | undefined => {
+        const v = flag(c, name);
+        if (v === undefined) return undefined;
+        const a = v.split(',').map((x) => Number(x.trim()));
+        if (a.some((x) => !Number.isFinite(x))) throw new LabError('invalid_input', `--${name} takes numbers separated by commas, got "${v}".`);
+        return a;
+      };
+      const resume = intFlag(c, 'resume');
+      const models = flag(c, 'models');
+      const kinds = models ? (models === 'all' ? [...CLASSIFIER_KINDS] : models.split(',').map((m) => m.trim())) : undefined;
+      if (kinds?.some((k) => !(CLASSIFIER_KINDS as readonly string[]).includes(k))) throw new LabError('invalid_input', `--models takes ${CLASSIFIER_KINDS.join(', ')} (or all), got "${models}".`);
+      const job =
+        resume !== undefined
+          ? await lab.call('sweeps.resume', { id: resume })
+          : await lab.call('sweeps.start', {
+              setId: intFlag(c, 'set') ?? 0,
+              kinds: kinds as ClassifierKind[] | undefined,
+              fractions: nums('fractions'),
+              perClass: nums('per-class'),
+              repeats: intFlag(c, 'repeats'),
+              seed: intFlag(c, 'seed'),
+            });
+      const end = await runJob(c, lab, job);
+      const r = end.result;
+      if (end.status !== 'done' || !r) {
+        const code = jobExit(end, c);
+        const sw = (await lab.call('sweeps.list', {})).find((x) => x.jobId === end.id);
+        if (sw) c.io.err(`Sweep ${sw.id}: ${sw.done}/${sw.total} runs kept; resume with: dinolab sweep --resume ${sw.id}`);
+        return code;
+      }
+      const info = await lab.call('sweeps.get', { id: r.sweepId });
+      if (c.json) c.io.out(JSON.stringify(info, null, 2));
+      else c.io.out(sweepText(info));
+      return r.failed ? 1 : 0;
+    },
+  },
+  sweeps: {
+    usage: 'dinolab sweeps [--set S] [--dataset D] [--json]',
+    doc: 'Label sweeps with their per-size results.',
+    async run(c) {
+      const lab = c.lab();
+      const d = flag(c, 'dataset');
+      const list = await lab.call('sweeps.list', { setId: intFlag(c, 'set'), datasetId: d ? await resolveId(lab, 'dataset', d) : undefined });
+      if (c.json) c.io.out(JSON.stringify(list, null, 2));
+      else c.io.out(list.length ? list.map(sweepText).join('\n\n') : '(no sweeps)');
+      return 0;
     },
   },
   ood: {

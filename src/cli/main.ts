@@ -47,7 +47,7 @@ const options = {
   fractions: { type: 'string' },
   'per-class': { type: 'string' },
   repeats: { type: 'string' },
-  sweep: { type: 'string' },
+  resume: { type: 'string' },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 

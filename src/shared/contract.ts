@@ -13,6 +13,7 @@ import { embeddingsApi } from './api/embeddings';
 import { jobFinished, jobKind, jobsApi } from './api/jobs';
 import { oodApi } from './api/ood';
 import { predictApi } from './api/predict';
+import { sweepsApi } from './api/sweeps';
 import { systemApi } from './api/system';
 import { trainingApi } from './api/training';
 
@@ -26,6 +27,7 @@ export * from './api/classifiers';
 export * from './api/training';
 export * from './api/ood';
 export * from './api/predict';
+export * from './api/sweeps';
 export * from './api/jobs';
 
 /** The error envelope every host returns instead of a stack trace. */
@@ -49,6 +51,7 @@ export const labApi = {
   ...trainingApi,
   ...predictApi,
   ...oodApi,
+  ...sweepsApi,
 } as const;
 
 export type LabApi = typeof labApi;

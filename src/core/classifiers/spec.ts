@@ -44,6 +44,13 @@ export interface ClassifierSpec<K extends ClassifierKind = ClassifierKind, P ext
    * best epoch (or the best C), 'last' (the default) for kinds whose final model is the last epoch's.
    */
   validationScore?: 'best' | 'last';
+  /**
+   * The params for a small training subset (label-efficiency sweeps): `validation` false means there are too
+   * few images per class for a validation split (the kind turns its hold-out off), `rows` is the subset's
+   * size (a kind bounded by it, k-NN's k, is clamped). Returns the params and one note per change.
+   * Kinds without validation or bounds leave it out.
+   */
+  forSubset?(params: P, subset: { rows: number; validation: boolean }): { params: P; notes: string[] };
   /** An unfitted classifier with validated params. */
   create(params: P, ctx: { numClasses: number; seed: number }): Classifier<P>;
   /** A fitted classifier from what its toJSON() returned. */

@@ -5,7 +5,7 @@ import type { Classifier, EpochLog, SavedModel } from '../classifiers/types';
 import { blobToF32, f32ToBlob, nowIso, type Db } from '../db/database';
 import { csvCell } from '../../shared/csv';
 import { LabError } from '../errors';
-import type { Matrix } from '../math/matrix';
+import { takeRows, type Matrix } from '../math/matrix';
 import { METRIC_KEYS, type ClassificationMetrics } from '../metrics/metrics';
 import { selectsOnTest, validationAccuracy } from './validation';
 
@@ -134,7 +134,10 @@ export function loadRunClassifier(db: Db, runId: number): Classifier<object> {
   const saved = JSON.parse(a.data.toString('utf8')) as SavedModel;
   if (typeof saved.state.trainFromSet === 'number') {
     // A k-NN model refers to its embedding set's training vectors (see executeRun).
-    saved.state.trainVectors = loadSetData(db, saved.state.trainFromSet).train.X.data;
+    const train = loadSetData(db, saved.state.trainFromSet).train.X;
+    const rows = saved.state.trainRowsOfSet;
+    // A label sweep's run refers to its subset's rows of the split.
+    saved.state.trainVectors = Array.isArray(rows) ? takeRows(train, rows as number[]).data : train.data;
   }
   const clf = loadClassifier(saved);
   m.set(runId, clf);

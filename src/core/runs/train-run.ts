@@ -5,7 +5,7 @@ import pkg from '../../../package.json';
 import type { Db } from '../db/database';
 import { getSetRow } from '../embeddings/queries';
 import { LabError, throwIfAborted, toLabError } from '../errors';
-import type { Matrix } from '../math/matrix';
+import { takeLabels, takeRows, type Matrix } from '../math/matrix';
 import { classificationMetrics, type ClassificationMetrics } from '../metrics/metrics';
 import {
   epochWriter,
@@ -33,6 +33,13 @@ export interface TrainCallbacks {
   signal?: AbortSignal;
   onEpoch?: (runId: number, log: EpochLog) => void;
   onProgress?: (p: { phase: string; done: number; total: number }) => void;
+  /**
+   * Train on these rows of the set's training split only (ascending indices; a label sweep's subset). The
+   * test split is whole. Omitted: the whole training split.
+   */
+  trainRows?: Int32Array;
+  /** The set's data already loaded (a sweep trains many runs on one set); omitted: loaded here. */
+  preloaded?: SetData;
 }
 
 /** The outcome of a finished run: the contract's train-job result. */
@@ -74,13 +81,14 @@ export async function executeRun(db: Db, runId: number, cb: TrainCallbacks = {})
     // What the run is trained from (dataset, backbone file, set, app version), kept as the run's provenance.
     markRunRunning(db, runId, { ...readRunSource(db, run.set_id), app_version: pkg.version });
     cb.onProgress?.({ phase: 'load', done: 0, total: 1 });
-    const data = loadSetData(db, run.set_id);
+    const full = cb.preloaded ?? loadSetData(db, run.set_id);
+    const data: SetData = cb.trainRows ? { ...full, train: subsetOf(full.train, cb.trainRows) } : full;
     if (data.train.X.rows === 0) throw new LabError('invalid_input', `Embedding set ${run.set_id} has no training rows.`);
     throwIfAborted(cb.signal);
     const kind = run.kind as ClassifierKind;
     const clf = createClassifier(kind, JSON.parse(run.params) as Record<string, unknown>, { numClasses: data.numClasses, seed: run.seed });
     const ev = await fitAndEvaluate(db, run, clf, data, cb);
-    const { artifact, modelBytes } = saveModel(run, clf, data);
+    const { artifact, modelBytes } = saveModel(run, clf, data, cb.trainRows);
     const backend = clf.backend;
     markRunDone(db, runId, { ...ev, testIds: data.test.ids, artifact, fingerprint: data.fingerprint, backend, modelBytes });
     cb.onProgress?.({ phase: 'evaluate', done: 2, total: 2 });
@@ -103,6 +111,12 @@ export async function executeRun(db: Db, runId: number, cb: TrainCallbacks = {})
     markRunEnded(db, runId, e.code === 'cancelled' ? 'cancelled' : 'failed', e.code === 'cancelled' ? null : e.message);
     throw e;
   }
+}
+
+/** The chosen rows of a split, in their order. */
+function subsetOf(split: SetData['train'], rows: Int32Array): SetData['train'] {
+  for (const r of rows) if (r < 0 || r >= split.X.rows) throw new LabError('invalid_input', `Training row ${r} is outside the split (${split.X.rows} rows).`);
+  return { ...split, X: takeRows(split.X, rows), y: takeLabels(split.y, rows), ids: Int32Array.from(rows, (r) => split.ids[r]!) };
 }
 
 /** Fits on the training split (epoch logs stored as they come), then scores train and test splits. */
@@ -156,13 +170,15 @@ async function fitAndEvaluate(db: Db, run: RunToTrain, clf: Classifier<object>, 
  * reference to the set's vectors instead of a copy (100 MB of JSON at 50,000 x 384); the set outlives its
  * runs (deleting it deletes them), and the referenced vectors count in the model's size.
  */
-function saveModel(run: RunToTrain, clf: Classifier<object>, data: SetData): { artifact: Buffer; modelBytes: number } {
+function saveModel(run: RunToTrain, clf: Classifier<object>, data: SetData, trainRows?: Int32Array): { artifact: Buffer; modelBytes: number } {
   const saved = clf.toJSON();
   let referencedBytes = 0;
   if (getSpec(run.kind as ClassifierKind).tags.keepsTrainingSetByReference) {
     referencedBytes = data.train.X.data.byteLength;
     delete saved.state.train;
     saved.state.trainFromSet = run.set_id;
+    // A subset's model refers to its rows of the set's training split (loadRunClassifier takes them).
+    if (trainRows) saved.state.trainRowsOfSet = Array.from(trainRows);
   }
   const artifact = Buffer.from(JSON.stringify(saved));
   return { artifact, modelBytes: artifact.byteLength + referencedBytes };

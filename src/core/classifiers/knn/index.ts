@@ -9,6 +9,8 @@ export const knn = defineClassifier({
   text,
   params: knnParams,
   tags,
+  forSubset: (params, s) =>
+    params.k <= s.rows ? { params, notes: [] } : { params: { ...params, k: s.rows }, notes: [`k clamped from ${params.k} to the subset's ${s.rows} images`] },
   create: (params, ctx) => new KnnClassifier(params, ctx),
   load: (saved) => KnnClassifier.load(saved),
   exportHead: (clf, io) => {

@@ -10,6 +10,10 @@ export const logreg = defineClassifier({
   params: logregParams,
   tags,
   validationScore: 'best',
+  forSubset: (params, s) =>
+    s.validation
+      ? { params, notes: [] }
+      : { params: { ...params, validationFraction: 0, cGrid: [1] }, notes: ["fewer than 10 images per class: no validation split, C is not searched (C = 1, scikit-learn's default)"] },
   create: (params, ctx) => new LogregClassifier(params, ctx),
   load: (saved) => LogregClassifier.load(saved),
   exportHead: (clf, io) => {
