@@ -7,6 +7,8 @@ export const pages = [
   { id: 'compare', title: 'Compare' },
   { id: 'try', title: 'Try an image' },
   { id: 'map', title: 'Embedding map' },
+  { id: 'labels', title: 'Labels needed' },
+  { id: 'ood', title: 'OOD' },
 ] as const;
 
 export type PageId = (typeof pages)[number]['id'];
