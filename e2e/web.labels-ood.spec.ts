@@ -10,10 +10,12 @@ import { fixtures, fullShot, startWebApp, type WebApp } from './app';
 
 let app: WebApp;
 const setIds: number[] = [];
+let shapesId = 0;
 test.beforeAll(async () => {
   test.setTimeout(240_000);
   app = await startWebApp();
   const { datasetId } = app.cliJson<{ datasetId: number }>('import', 'sample', 'shapes10', '--train', '100', '--test', '50');
+  shapesId = datasetId;
   for (const b of ['raw-pixels', 'random-vit-s14']) {
     const r = app.cliJson<{ setId: number }>('embed', '--dataset', String(datasetId), '--backbone', b, '--preset', 'resize-224', '--ep', 'cpu');
     setIds.push(r.setId);
@@ -33,6 +35,7 @@ for (const size of [{ width: 1440, height: 900 }, { width: 900, height: 700 }]) 
     await page.setViewportSize(size);
     await page.goto(app.url);
     await page.getByRole('link', { name: 'Labels needed', exact: true }).click();
+    await page.getByTestId('sweep-dataset').selectOption(String(shapesId));
     if (size.width === 1440) {
       await expect(page.getByTestId('sweep-empty')).toBeVisible();
       await page.getByTestId('sweep-kind-mlp').uncheck();
