@@ -8,6 +8,15 @@ import type { Page } from '@playwright/test';
 export const root = path.resolve(import.meta.dirname, '..');
 export const fixtures = path.resolve(root, '../shared/fixtures');
 export const artifacts = path.join(root, 'e2e', 'artifacts');
+/**
+ * Where the documentation screenshots go: docs/ (committed) with DINOLAB_DOCS_SHOTS=1, else e2e/artifacts/docs,
+ * so that an ordinary test run never rewrites tracked files. `sub` is '' for docs/ itself, 'screenshots' below it.
+ */
+export function docsShots(sub: '' | 'screenshots' = 'screenshots'): string {
+  const dir = process.env.DINOLAB_DOCS_SHOTS ? path.join(root, 'docs', sub) : path.join(artifacts, 'docs', sub);
+  fs.mkdirSync(dir, { recursive: true });
+  return dir;
+}
 const cli = path.join(root, 'out', 'main', 'cli.js');
 
 export interface WebApp {

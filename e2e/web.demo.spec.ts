@@ -1,7 +1,7 @@
 /** The offline demo from an empty database to a filled Compare page (issue 6 acceptance). */
 import { expect, test } from '@playwright/test';
 import path from 'node:path';
-import { fullShot, root, startWebApp, type WebApp } from './app';
+import { docsShots, fullShot, startWebApp, type WebApp } from './app';
 import type { Study } from '../src/shared/contract';
 
 let app: WebApp;
@@ -97,7 +97,7 @@ test('an empty workspace runs the offline demo and lands on a filled Compare pag
   await page.getByTestId('set-filter').selectOption('all');
   await expect(page.getByTestId('chart-metrics')).toBeVisible();
   await page.setViewportSize({ width: 1440, height: 900 });
-  await matrix.screenshot({ path: path.join(root, 'docs', 'screenshots', 'compare-demo-study.png') });
-  await page.screenshot({ path: path.join(root, 'docs', 'screenshot.png') });
+  await matrix.screenshot({ path: path.join(docsShots(), 'compare-demo-study.png') });
+  await page.screenshot({ path: path.join(docsShots(''), 'screenshot.png') });
   await fullShot(page, 'demo-compare');
 });

@@ -57,6 +57,14 @@ test('arrow keys step through the map points with the hover tooltip; Escape clea
   const left = parseFloat((await tip.evaluate((el) => (el as HTMLElement).style.left)) || 'NaN') - 14;
   const top = parseFloat((await tip.evaluate((el) => (el as HTMLElement).style.top)) || 'NaN') - 14;
   const sample = await tip.getAttribute('data-sample');
+  // A visible focus ring is drawn around the keyboard's point, centred on it.
+  const ring = page.getByTestId('map-focus-ring');
+  await expect(ring).toBeVisible();
+  await expect(ring).toHaveAttribute('data-sample', sample!);
+  const rb = (await ring.boundingBox())!;
+  expect(Math.abs(rb.x + rb.width / 2 - (box.x + left))).toBeLessThan(2);
+  expect(Math.abs(rb.y + rb.height / 2 - (box.y + top))).toBeLessThan(2);
+  expect(rb.width).toBeGreaterThanOrEqual(20);
   await page.mouse.move(box.x + left, box.y + top);
   await expect(tip).toHaveAttribute('data-source', 'mouse');
   await expect(tip).toHaveAttribute('data-sample', sample!);
@@ -69,6 +77,7 @@ test('arrow keys step through the map points with the hover tooltip; Escape clea
   await expect(tip).toHaveAttribute('data-source', 'keyboard');
   await page.keyboard.press('Escape');
   await expect(tip).toHaveCount(0);
+  await expect(page.getByTestId('map-focus-ring')).toHaveCount(0);
   await expect(plot).toBeFocused();
   expect(errors).toEqual([]);
 });

@@ -6,10 +6,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
-import { root, startWebApp, type WebApp } from './app';
+import { docsShots, startWebApp, type WebApp } from './app';
 import type { Study } from '../src/shared/contract';
 
-const shots = path.join(root, 'docs', 'screenshots');
+const shots = docsShots();
 let app: WebApp;
 let setA = 0;
 let setB = 0;

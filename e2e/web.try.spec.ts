@@ -94,3 +94,31 @@ test('images dropped (on the zone or beside it) and pasted are tried; a deleted 
   await expect(probes.nth(1)).toHaveAttribute('aria-label', 'Results for img01_32x32_RGB.png');
   expect(errors).toEqual([]);
 });
+
+test('each dropped file is tried or refused on its own: a fake PNG, an empty file and a .txt are named, the good image is tried', async ({ page }) => {
+  test.setTimeout(90_000);
+  await page.goto(app.url);
+  await page.getByRole('link', { name: 'Try an image', exact: true }).click();
+  const tried = page.locator('[data-testid="probe"][aria-label="Results for good.png"]');
+  await expect(page.getByTestId('drop-zone')).toBeVisible();
+  const good = fs.readFileSync(path.join(fixtures, 'images', 'img02_100x80_L.png')).toString('base64');
+  const dt = await page.evaluateHandle((good) => {
+    const dt = new DataTransfer();
+    dt.items.add(new File([Uint8Array.from(atob(good), (c) => c.charCodeAt(0))], 'good.png', { type: 'image/png' }));
+    dt.items.add(new File(['this is not a png at all'], 'fake.png', { type: 'image/png' }));
+    dt.items.add(new File([], 'empty.png', { type: 'image/png' }));
+    dt.items.add(new File(['notes'], 'notes.txt', { type: 'text/plain' }));
+    return dt;
+  }, good);
+  await page.getByTestId('drop-zone').dispatchEvent('drop', { dataTransfer: dt });
+  await expect(tried).toHaveCount(1, { timeout: 45_000 });
+  await expect(page.locator('[data-testid="probe"][aria-label="Results for fake.png"]')).toHaveCount(0);
+  const refused = page.getByTestId('refused-file');
+  await expect(refused).toHaveCount(3);
+  await expect(page.locator('[data-testid="refused-file"][data-name="empty.png"]')).toContainText('empty (0 bytes)');
+  await expect(page.locator('[data-testid="refused-file"][data-name="notes.txt"]')).toContainText('Not an image');
+  await expect(page.locator('[data-testid="refused-file"][data-name="fake.png"]')).toContainText('not a readable image');
+  await expect(page.getByTestId('probe-error')).toHaveCount(0);
+  // No raw schema message anywhere.
+  await expect(page.getByText('Invalid input for probe.start')).toHaveCount(0);
+});

@@ -108,6 +108,22 @@ describe('dinolab CLI', () => {
     expect(named.run).toMatchObject({ name: 'baseline mlp', notes: 'three epochs only' });
   });
 
+  it('train --max-rows caps the training rows (a seeded subsample) and says so; a bad cap is refused', () => {
+    const db = path.join(t.dir, 'cap.db');
+    const conn = openDatabase(db);
+    const { setId } = insertBlobEmbeddingSet(conn, { numClasses: 3, dim: 8, trainPerClass: 40, testPerClass: 10, separation: 1 });
+    conn.close();
+    const r = spawnSync(process.execPath, [bin, '--db', db, 'train', '--set', String(setId), '--model', 'knn', '--max-rows', '50', '--json'], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out).toMatchObject({ trainRows: 50, trainMetricRows: 50, testRows: 30 });
+    const runs = JSON.parse(execFileSync(process.execPath, [bin, '--db', db, 'runs', '--json'], { encoding: 'utf8' }));
+    expect(runs[0]).toMatchObject({ max_train_rows: 50, train_metric_rows: 50 });
+    const bad = spawnSync(process.execPath, [bin, '--db', db, 'train', '--set', String(setId), '--model', 'knn', '--max-rows', '1'], { encoding: 'utf8' });
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toMatch(/maxRows/);
+  });
+
   it('explains bad arguments and unknown commands', () => {
     const r = spawnSync(process.execPath, [bin, 'frobnicate'], { encoding: 'utf8' });
     expect(r.status).toBe(2);

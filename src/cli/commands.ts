@@ -48,6 +48,18 @@ function parseParam(raw: string): [string, unknown] {
   return [key, value];
 }
 
+/** What an import left out or cannot measure: skipped files (listed) and split warnings, one line each. */
+function datasetNotes(d: { skipped: { count: number; files: { path: string; reason: string }[] }; warnings: string[]; id: number }): string[] {
+  const out: string[] = [];
+  if (d.skipped.count) {
+    out.push(`Skipped ${d.skipped.count} file(s) that are not usable images:`);
+    for (const f of d.skipped.files) out.push(`  ${f.path}: ${f.reason}`);
+    if (d.skipped.count > d.skipped.files.length) out.push(`  … and ${d.skipped.count - d.skipped.files.length} more (dinolab datasets skipped ${d.id}).`);
+  }
+  for (const w of d.warnings) out.push(`Warning: ${w}`);
+  return out;
+}
+
 /** The study matrix as text: kinds down, embedding sets across, `value [lo, hi]` per cell, best marks, a legend. */
 export function studyText(st: Study): string {
   const pc = (v: number): string => (v * 100).toFixed(1);
@@ -120,10 +132,15 @@ async function tryFiles(c: Ctx, lab: Lab, setId: number, files: string[]): Promi
     while (batch.length) {
       const end = await runJob(c, lab, await lab.call('probe.start', { setId, images: batch.map((b) => ({ name: b.name, dataBase64: b.dataBase64 })) }));
       if (end.status === 'done' && end.result) {
+        // The job refuses an image it cannot read (named, with the reason) and tries the others: its probe ids
+        // are those of the tried images, in order.
+        const refused = new Map(end.result.refused.map((r) => [r.name, r.reason]));
+        const tried = batch.filter((b) => !refused.has(b.name));
+        for (const b of batch) if (refused.has(b.name)) results.set(b.file, { file: b.file, error: refused.get(b.name)! });
         const ids = end.result.probeIds;
         const byId = new Map((await lab.call('probes.list', { setId })).map((p) => [p.id, p]));
-        batch.forEach((b, j) => {
-          const p = byId.get(ids[j]!);
+        tried.forEach((b, j) => {
+          const p = ids[j] === undefined ? undefined : byId.get(ids[j]);
           results.set(b.file, p ? { file: b.file, probe: p } : { file: b.file, error: 'no result was stored' });
         });
         break;
@@ -162,7 +179,14 @@ export const domainCommands: Record<string, Command> = {
         job = await lab.call('datasets.import', { source: { type: 'sample', name: 'shapes10', train: intFlag(c, 'train'), test: intFlag(c, 'test') }, name });
       } else throw new LabError('invalid_input', `Usage: ${domainCommands.import!.usage}`);
       const end = await runJob(c, lab, job);
-      if (end.status === 'done') c.io.out(c.json ? JSON.stringify(end.result) : `Imported: ${fmt(end.result)}`);
+      if (end.status === 'done') {
+        const ds = end.result ? await lab.call('datasets.get', { id: end.result.datasetId }) : null;
+        if (c.json) c.io.out(JSON.stringify(ds ? { ...end.result, skippedFiles: ds.skipped.files, warnings: ds.warnings } : end.result));
+        else {
+          c.io.out(`Imported: ${fmt(end.result)}`);
+          if (ds) for (const line of datasetNotes(ds)) c.io.out(line);
+        }
+      }
       return jobExit(end, c);
     },
   },
@@ -179,7 +203,7 @@ export const domainCommands: Record<string, Command> = {
     },
   },
   datasets: {
-    usage: 'dinolab datasets [--json] | datasets rm <id> | datasets rename <id> <name>',
+    usage: 'dinolab datasets [--json] | datasets rm <id> | datasets rename <id> <name> | datasets skipped <id>',
     doc: 'List datasets (counts per split and class, class names, fingerprint); delete or rename one.',
     async run(c) {
       const lab = c.lab();
@@ -193,14 +217,24 @@ export const domainCommands: Record<string, Command> = {
         c.io.out(c.json ? JSON.stringify(r) : `Renamed to ${r.name}.`);
         return 0;
       }
+      if (c.args[0] === 'skipped') {
+        const d = await lab.call('datasets.get', { id: Number(c.args[1]) });
+        if (c.json) c.io.out(JSON.stringify(d.skipped, null, 2));
+        else {
+          c.io.out(`${d.name}: ${d.skipped.count} file(s) skipped${d.skipped.count > d.skipped.files.length ? ` (the first ${d.skipped.files.length} listed)` : ''}.`);
+          for (const f of d.skipped.files) c.io.out(`  ${f.path}: ${f.reason}`);
+        }
+        return 0;
+      }
       const list = await lab.call('datasets.list', {});
       if (c.json) c.io.out(JSON.stringify(list, null, 2));
       else
         c.io.out(
           table(
-            list.map((d) => ({ id: d.id, name: d.name, kind: d.kind, train: d.counts.train, test: d.counts.test, classes: d.classes.length, per_class_train: d.perClass.train.join('/'), fingerprint: d.fingerprint?.slice(0, 16) ?? '-' })),
+            list.map((d) => ({ id: d.id, name: d.name, kind: d.kind, train: d.counts.train, test: d.counts.test, classes: d.classes.length, skipped: d.skipped.count, per_class_train: d.perClass.train.join('/'), fingerprint: d.fingerprint?.slice(0, 16) ?? '-' })),
           ),
         );
+      if (!c.json) for (const d of list) for (const w of d.warnings) c.io.out(`Warning (${d.name}): ${w}`);
       return 0;
     },
   },
@@ -275,7 +309,7 @@ export const domainCommands: Record<string, Command> = {
     },
   },
   train: {
-    usage: 'dinolab train --set S --model mlp|keras|svc|logreg|knn [--param key=value ...] [--seed N] [--json]',
+    usage: 'dinolab train --set S --model mlp|keras|svc|logreg|knn [--param key=value ...] [--seed N] [--max-rows N] [--json]',
     doc: 'Train a classifier on an embedding set; prints the run id and its metrics.',
     async run(c) {
       const lab = c.lab();
@@ -284,12 +318,18 @@ export const domainCommands: Record<string, Command> = {
       const raw = c.flags.param;
       const list = raw === undefined ? [] : Array.isArray(raw) ? raw : [String(raw)];
       const params = Object.fromEntries(list.map(parseParam));
-      const end = await runJob(c, lab, await lab.call('runs.start', { setId: intFlag(c, 'set') ?? 0, kind, params, seed: intFlag(c, 'seed', 0) }));
+      const setId = intFlag(c, 'set') ?? 0;
+      const maxRows = intFlag(c, 'max-rows');
+      const est = await lab.call('runs.estimate', { setId, kind, maxRows });
+      // Before it starts: the estimate (on stderr, so --json output stays one object), and a warning past 30 min.
+      c.io.err(est.seconds === null ? est.basis : `Estimated ${est.seconds < 90 ? `${Math.ceil(est.seconds)} s` : `${Math.round(est.seconds / 60)} min`} on ${est.trainRows} training rows. ${est.basis}`);
+      if (est.warning) c.io.err(`Warning: ${est.warning}`);
+      const end = await runJob(c, lab, await lab.call('runs.start', { setId, kind, params, seed: intFlag(c, 'seed', 0), maxRows }));
       const r = end.result;
       if (end.status === 'done' && r) {
         if (c.json) c.io.out(JSON.stringify(r));
         else {
-          c.io.out(`Run ${r.runId} (${kind}, backend ${r.backend}, fit ${r.fitSeconds.toFixed(2)} s)`);
+          c.io.out(`Run ${r.runId} (${kind}, backend ${r.backend}, fit ${r.fitSeconds.toFixed(2)} s, ${r.trainRows} training rows; train metrics on ${r.trainMetricRows})`);
           c.io.out(table(['train', 'test'].map((split) => ({ split, ...Object.fromEntries(METRIC_COLS.map((k) => [k, (split === 'train' ? r.train : r.test)?.[k] ?? null])) }))));
         }
       }

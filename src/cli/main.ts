@@ -11,6 +11,7 @@ import { pairs, table } from './format';
 
 const options = {
   db: { type: 'string' },
+  'data-dir': { type: 'string' },
   json: { type: 'boolean', default: false },
   port: { type: 'string' },
   host: { type: 'string' },
@@ -33,6 +34,7 @@ const options = {
   out: { type: 'string' },
   model: { type: 'string' },
   param: { type: 'string', multiple: true },
+  'max-rows': { type: 'string' },
   run: { type: 'string' },
   'head-only': { type: 'boolean' },
   web: { type: 'string' },
@@ -121,7 +123,7 @@ export const commands: Record<string, Command> = {
 Object.assign(commands, domainCommands);
 
 function help(io: CliIO): void {
-  io.out('dinolab — DINO Lab on the command line. Every command takes --db PATH (or DINOLAB_DB) and --json.\n');
+  io.out('dinolab — DINO Lab on the command line. Every command takes --db PATH (or DINOLAB_DB), --data-dir DIR (or DINOLAB_DATA_DIR; default: the folder of --db, else the shared default) and --json.\n');
   for (const cmd of Object.values(commands)) io.out(`  ${cmd.usage}\n      ${cmd.doc}`);
 }
 
@@ -150,7 +152,7 @@ export async function runCli(argv: string[], io: CliIO = { out: (s) => console.l
     flags: parsed.values as Ctx['flags'],
     json: parsed.values.json === true,
     io,
-    lab: (host: 'cli' | 'web' = 'cli') => (lab ??= new Lab({ host, dbPath: parsed.values.db as string | undefined })),
+    lab: (host: 'cli' | 'web' = 'cli') => (lab ??= new Lab({ host, dbPath: parsed.values.db as string | undefined, dataDir: parsed.values['data-dir'] as string | undefined })),
   };
   try {
     return await cmd.run(ctx);

@@ -3,6 +3,7 @@
  * and one job manager. Hosts (Electron, web, CLI) only move calls and events; validation happens here,
  * in dispatch(), so every host gets the same checks and the same error envelope.
  */
+import { estimateRun } from './runs/estimate';
 import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
@@ -17,7 +18,8 @@ import {
   type MethodOutput,
   type MethodParsedInput,
 } from '../shared/contract';
-import { openDatabase, type Db } from './db/database';
+import { openDatabase, reclaimSpace, type Db } from './db/database';
+import { sampleDetail } from './datasets/sample-detail';
 import { LabError, toLabError } from './errors';
 import { collectInfo } from './info';
 import { resolveEntry } from './entry';
@@ -44,7 +46,7 @@ import { deleteSweep, insertSweep, getSweepRow, listSweepRows, setSweepJob } fro
 import { sweepInfo } from './sweeps/sweep';
 import { oodCharts, oodScoresCsv, runOodBenchmark } from './ood/benchmark';
 import { thumbDataUrl } from './thumbs';
-import { defaultDataDir, modelsDir, resolveDbPath } from './paths';
+import { modelsDir, resolveWorkspace } from './paths';
 import { resolveUserPath, type CallContext } from './user-paths';
 import { DEFAULT_UPLOAD_LIMITS, removeUpload, storeUpload, sweepUploads, type UploadDir, type UploadLimits } from './uploads';
 
@@ -69,8 +71,9 @@ export class Lab {
   private readonly handlers: Handlers;
 
   constructor(readonly opts: LabOptions) {
-    this.dataDir = opts.dataDir ?? defaultDataDir();
-    this.dbPath = resolveDbPath(opts.dbPath, this.dataDir);
+    const ws = resolveWorkspace({ dataDir: opts.dataDir, dbPath: opts.dbPath });
+    this.dataDir = ws.dataDir;
+    this.dbPath = ws.dbPath;
     fs.mkdirSync(this.dataDir, { recursive: true });
     this.db = openDatabase(this.dbPath);
     this.jobs = new JobManager({
@@ -166,6 +169,8 @@ function createHandlers(lab: Lab): Handlers {
     },
     'datasets.delete': (i) => {
       deleteDataset(db, i.id);
+      // Its samples and vectors leave the file: the disk space comes back.
+      reclaimSpace(db, lab.dbPath, !lab.jobs.busy());
       return { deleted: i.id };
     },
     'samples.list': async (i) => {
@@ -175,6 +180,7 @@ function createHandlers(lab: Lab): Handlers {
       return { total: page.total, items };
     },
     'samples.thumb': async (i) => ({ thumb: await thumbDataUrl(db, i.sampleId) }),
+    'samples.get': (i) => sampleDetail(db, i.sampleId),
 
     'backbones.list': () => listBackbones(db),
     'backbones.catalog': () => CATALOG.map((e) => ({ ...e, files: [...e.files] })),
@@ -195,6 +201,7 @@ function createHandlers(lab: Lab): Handlers {
     'sets.delete': (i) => {
       getSet(db, i.id);
       deleteSet(db, i.id);
+      reclaimSpace(db, lab.dbPath, !lab.jobs.busy());
       return { deleted: i.id };
     },
     'embeddings.start': (i) => {
@@ -206,7 +213,7 @@ function createHandlers(lab: Lab): Handlers {
 
     'classifiers.kinds': () => describeKinds(allSpecs()),
     'runs.start': (i) => {
-      const runId = createRun(db, { setId: i.setId, kind: i.kind, params: i.params, seed: i.seed });
+      const runId = createRun(db, { setId: i.setId, kind: i.kind, params: i.params, seed: i.seed, maxRows: i.maxRows });
       try {
         const job = lab.jobs.start('train', { runId, kind: i.kind });
         attachRunJob(db, runId, job.id);
@@ -216,6 +223,7 @@ function createHandlers(lab: Lab): Handlers {
         throw err;
       }
     },
+    'runs.estimate': (i) => estimateRun(db, i.setId, i.kind, i.maxRows),
     'runs.list': (i) => listRuns(db, i.setId),
     'runs.get': (i) => {
       const r = getRun(db, i.id);

@@ -40,9 +40,12 @@ function startEngine(): void {
   const dbFlag = process.argv.indexOf('--db');
   const env: Record<string, string> = { ...(process.env as Record<string, string>) };
   if (dbFlag > 0 && process.argv[dbFlag + 1]) env.DINOLAB_DB = path.resolve(process.argv[dbFlag + 1]!);
+  const dirFlag = process.argv.indexOf('--data-dir');
+  if (dirFlag > 0 && process.argv[dirFlag + 1]) env.DINOLAB_DATA_DIR = path.resolve(process.argv[dirFlag + 1]!);
   // One default database for the desktop app, `dinolab` and the web host: the data directory of
   // src/core/paths.ts (e.g. ~/.local/share/dino-lab), not Electron's userData (~/.config/dino-lab).
-  env.DINOLAB_DATA_DIR ??= defaultDataDir();
+  // A chosen database brings its own workspace: its folder (core/paths.ts's resolveWorkspace).
+  if (!env.DINOLAB_DB) env.DINOLAB_DATA_DIR ??= defaultDataDir();
   env.DINOLAB_APP_ROOT ??= app.getAppPath();
   // In the installed package, better-sqlite3's Electron build sits outside the asar (npm run dist).
   if (app.isPackaged) env.DINOLAB_SQLITE_BINDING ??= path.join(process.resourcesPath, 'native', 'better_sqlite3.node');

@@ -72,6 +72,8 @@ export const labEvents = {
     ratePerSec: z.number().nullable(),
     etaSec: z.number().nullable(),
   }),
+  /** A job was queued, or moved up the queue: `ahead` jobs of its class run or wait before it. */
+  'job.queued': z.object({ jobId: z.string(), kind: jobKind, ahead: z.number().int().min(0) }),
   'job.started': z.object({ jobId: z.string(), kind: jobKind }),
   'job.finished': jobFinished,
   'job.failed': z.object({ jobId: z.string(), kind: jobKind, status: jobStatus, error: z.string() }),

@@ -142,13 +142,13 @@ describe('images', () => {
 describe('ONNX models', () => {
   it('backbones.add refuses broken models with bad_model and adds no row', async () => {
     const cases: [string, Uint8Array, RegExp][] = [
-      ['random bytes', new Uint8Array(4096).map((_, i) => (i * 7919 + 13) & 255), /is not a loadable ONNX model/],
+      ['random bytes', new Uint8Array(4096).map((_, i) => (i * 7919 + 13) & 255), /is not an ONNX model DINO Lab can load/],
       ['wrong rank', oneNodeModel({ op: 'Identity', input: { name: 'pixel_values', shape: ['batch', 3, 224] }, output: { name: 'y', shape: ['batch', 3, 224] } }), /has rank 3 \[batch, 3, 224\]; expected rank 4/],
       ['1 channel', oneNodeModel({ op: 'Identity', input: { name: 'pixel_values', shape: ['batch', 1, 224, 224] }, output: { name: 'y', shape: ['batch', 1, 224, 224] } }), /has 1 channels; expected 3/],
       ['uint8 input', oneNodeModel({ op: 'Identity', input: { name: 'pixel_values', type: OnnxType.UINT8, shape: ['batch', 3, 8, 8] }, output: { name: 'y', type: OnnxType.UINT8, shape: ['batch', 3, 8, 8] } }), /is uint8; expected float32 or float16/],
       ['unusable output', oneNodeModel({ op: 'Identity', input: { name: 'pixel_values', shape: ['batch', 3, 8, 8] }, output: { name: 'y', shape: ['batch', 3, 8, 8] } }), /No usable output/],
       ['NaN output', nanModel(8), /non-finite value \(NaN or Inf\)/],
-      ['empty file', new Uint8Array(0), /is not a loadable ONNX model/],
+      ['empty file', new Uint8Array(0), /is empty \(0 bytes\): it is not an ONNX model/],
     ];
     const before = counts(dbPath, ['backbones']);
     const outcomes: string[] = [];

@@ -21,7 +21,7 @@ import { preprocessTo } from '../../src/core/images/preprocess';
 import { Lab } from '../../src/core/lab';
 import { matrix } from '../../src/core/math/matrix';
 import { loadOrt } from '../../src/core/onnx/ort';
-import { loadRunClassifier } from '../../src/core/runs/queries';
+import { loadRunClassifier } from '../../src/core/runs/models/queries';
 import { insertBlobEmbeddingSet } from '../../src/core/runs/test-helpers';
 import { createRun, executeRun } from '../../src/core/runs/train-run';
 import { fixtures, tempDir } from '../helpers';

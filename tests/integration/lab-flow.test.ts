@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Lab } from '../../src/core/lab';
-import { predictWithRun } from '../../src/core/runs/queries';
+import { predictWithRun } from '../../src/core/runs/models/queries';
 import { loadSetMatrix } from '../../src/core/embeddings/queries';
 import { fixtures, tempDir } from '../helpers';
 

@@ -29,7 +29,7 @@ export const backboneDownloadJob = defineJob({
       onProgress: (g) => ctx.progress('downloading', g.done, g.total, { ratePerSec: g.ratePerSec, etaSec: g.etaSec }),
     });
     ctx.progress('validating', 0, 1);
-    const row = await addBackboneFile(ctx.db, dest, name);
+    const row = await addBackboneFile(ctx.db, dest, name, { reuse: true });
     return { backboneId: row.id, name: row.name, reused: false };
   },
 });

@@ -56,7 +56,15 @@ describe('inspectOnnx', () => {
 
   it('refuses random bytes', async () => {
     const bytes = new Uint8Array(4096).map((_, i) => (i * 7919 + 13) & 255);
-    expect(await refused(write('random.onnx', bytes))).toMatch(/not a loadable ONNX model/);
+    const msg = await refused(write('random.onnx', bytes));
+    // A plain sentence: onnxruntime's C++ message (source paths) is kept in the error's details instead.
+    expect(msg).toMatch(/random\.onnx is not an ONNX model DINO Lab can load/);
+    expect(msg).not.toMatch(/onnxruntime|\.cc|\.h:/);
+    await expect(inspectOnnx(write('random2.onnx', bytes))).rejects.toMatchObject({ details: { detail: expect.stringMatching(/\S/) } });
+  });
+
+  it('refuses an empty file in plain words', async () => {
+    expect(await refused(write('empty.onnx', new Uint8Array(0)))).toBe('empty.onnx is empty (0 bytes): it is not an ONNX model.');
   });
 
   it('refuses a wrong rank, naming expected and found', async () => {

@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import path from 'node:path';
 import ort from 'onnxruntime-node';
 import { LabError } from '../errors';
 
@@ -157,12 +158,15 @@ export async function inspectOnnx(file: string): Promise<OnnxBackboneInfo> {
     throw new LabError('not_found', `The model file ${file} does not exist.`);
   }
   if (!stat.isFile()) throw new LabError('bad_model', `${file} is not a file.`);
+  const base = path.basename(file);
+  if (stat.size === 0) throw new LabError('bad_model', `${base} is empty (0 bytes): it is not an ONNX model.`, { file });
   let session: ort.InferenceSession;
   try {
     session = await ort.InferenceSession.create(file, { executionProviders: ['cpu'], graphOptimizationLevel: 'all' });
   } catch (err) {
-    const msg = (err as Error).message.split('\n')[0]!.slice(0, 300);
-    throw new LabError('bad_model', `${file} is not a loadable ONNX model (${msg}). Expected an ONNX image backbone such as DINOv2's model.onnx.`);
+    // onnxruntime's own words (C++ source paths and all) go in the details, not in the sentence a person reads.
+    const detail = (err as Error).message.slice(0, 2000);
+    throw new LabError('bad_model', `${base} is not an ONNX model DINO Lab can load (damaged, or another kind of file). Expected an ONNX image backbone such as DINOv2's model.onnx.`, { file, detail });
   }
   try {
     const input = checkInput(session);

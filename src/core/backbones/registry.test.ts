@@ -30,8 +30,9 @@ describe('backbone registry', () => {
       imageSize: 224,
     });
     expect(getBackbone(db, row.id)).toEqual(row);
-    // Adding the same file again is a no-op.
-    expect((await addBackboneFile(db, MODEL)).id).toBe(row.id);
+    // Adding the same file again is refused with the backbone it already is.
+    await expect(addBackboneFile(db, MODEL)).rejects.toMatchObject({ code: 'conflict', message: `This model is already added, as backbone "vits14" (#${row.id}).` });
+    expect((await addBackboneFile(db, MODEL, undefined, { reuse: true })).id).toBe(row.id);
   });
 
   it('refuses a name already taken and defaults the name to the file name', async () => {

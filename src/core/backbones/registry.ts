@@ -16,11 +16,18 @@ export const RANDOM_VIT = 'random-vit-s14';
  * it. Adding the same file (same sha256) again returns the existing row; a name already taken by
  * another model is refused.
  */
-export async function addBackboneFile(db: Db, file: string, name?: string, opts: { checkTimeoutMs?: number } = {}): Promise<BackboneRow> {
+/**
+ * Checks and adds a local ONNX backbone. The same file (or the same bytes elsewhere) a second time is refused
+ * with the name of the backbone it already is, unless `reuse` (a download that finds its file registered).
+ */
+export async function addBackboneFile(db: Db, file: string, name?: string, opts: { checkTimeoutMs?: number; reuse?: boolean } = {}): Promise<BackboneRow> {
   const abs = path.resolve(file);
   const info = await inspectOnnxIsolated(abs, opts.checkTimeoutMs);
   const existing = findBackboneByFile(db, info.sha256, abs);
-  if (existing) return existing;
+  if (existing && opts.reuse) return existing;
+  if (existing) {
+    throw new LabError('conflict', `This model is already added, as backbone "${existing.name}" (#${existing.id}).`, { backboneId: existing.id, name: existing.name });
+  }
   const finalName = (name ?? path.basename(abs).replace(/\.onnx$/i, '')).trim();
   if (!finalName) throw new LabError('invalid_input', 'A backbone name cannot be empty.');
   if (findBackboneByName(db, finalName)) {

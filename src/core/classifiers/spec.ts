@@ -28,6 +28,14 @@ export interface ClassifierText {
   blurb: string;
 }
 
+/** What a run's params are checked against before it is queued: the chosen set's size. */
+export interface SetShape {
+  /** Training vectors of the set (those the classifier is fitted on). */
+  trainRows: number;
+  testRows: number;
+  numClasses: number;
+}
+
 /** A classifier kind's declaration. `params` is a zod object whose fields carry `.meta({ label, description })`. */
 export interface ClassifierSpec<K extends ClassifierKind = ClassifierKind, P extends object = object> {
   kind: K;
@@ -40,6 +48,11 @@ export interface ClassifierSpec<K extends ClassifierKind = ClassifierKind, P ext
    */
   selectsOnTest?(params: P): boolean;
   /**
+   * Why these params cannot work on a set of this shape, in one sentence with the limit (e.g. k larger than
+   * the training set); null when they can. Checked when a run is started, so it fails at once, not later.
+   */
+  checkSet?(params: P, set: SetShape): string | null;
+  /**
    * Which epoch log's `val_accuracy` is the fitted model's validation score: 'best' for kinds that keep the
    * best epoch (or the best C), 'last' (the default) for kinds whose final model is the last epoch's.
    */
@@ -51,6 +64,11 @@ export interface ClassifierSpec<K extends ClassifierKind = ClassifierKind, P ext
    * Kinds without validation or bounds leave it out.
    */
   forSubset?(params: P, subset: { rows: number; validation: boolean }): { params: P; notes: string[] };
+  /**
+   * How its fit time grows with the training rows n (time ~ n^costExponent x dim): 1 when absent (epochs
+   * over the data), 2 for a kernel SVC (its kernel matrix). Used for the pre-start estimate.
+   */
+  costExponent?: number;
   /** An unfitted classifier with validated params. */
   create(params: P, ctx: { numClasses: number; seed: number }): Classifier<P>;
   /** A fitted classifier from what its toJSON() returned. */

@@ -1,3 +1,4 @@
+import { LabError } from '../errors';
 import type { Matrix } from '../math/matrix';
 
 /** One epoch's logs, Keras style: loss/accuracy on the training data, `val_` keys on validation data. */
@@ -18,7 +19,11 @@ export interface FitOptions {
   validation?: { X: Matrix; y: Int32Array };
 }
 
-/** What toJSON returns: enough to rebuild the classifier with load(). Binary weights as base64 float32. */
+/**
+ * What toJSON returns: enough to rebuild the classifier with load(). Weights are Float32Array / Int32Array
+ * in `state` (stored as binary arrays, see model-codec.ts); models saved by older versions hold them as
+ * base64 text, which every kind's load() still reads (stateF32 / stateI32).
+ */
 export interface SavedModel {
   kind: string;
   version: number;
@@ -47,18 +52,44 @@ export interface Classifier<P = Record<string, unknown>> {
   /** Rows sum to 1; one column per class. */
   predictProba(X: Matrix): Promise<Matrix>;
   predict(X: Matrix): Promise<Int32Array>;
+  /**
+   * Optional: labels of training rows (indices into fit()'s X), each predicted without itself voting
+   * (leave-one-out). Kinds whose prediction of a training row would use that row itself (k-NN) implement
+   * it, so their train-split metrics mean something; the others are scored with predict().
+   */
+  predictTrainingRows?(rows: Int32Array, signal?: AbortSignal): Promise<Int32Array>;
   toJSON(): SavedModel;
 }
 
-/** Encodes a Float32Array as base64 (for SavedModel.state). */
+/** Encodes a Float32Array as base64: the format of models saved before binary storage (tests, old files). */
 export function f32ToB64(a: Float32Array): string {
   return Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('base64');
 }
 
-/** Decodes base64 into a fresh (aligned) Float32Array. */
-export function b64ToF32(s: string): Float32Array {
+/**
+ * A float32 state array: a Float32Array as toJSON() puts it (returned as is), or the base64 text of a
+ * model saved before binary storage (decoded into a fresh, aligned array).
+ */
+export function b64ToF32(s: string | Float32Array): Float32Array {
+  if (s instanceof Float32Array) return s;
+  if (typeof s !== 'string') throw new LabError('bad_model', 'A saved model is missing a float32 array.');
   const b = Buffer.from(s, 'base64');
   const out = new Float32Array(b.byteLength / 4);
+  new Uint8Array(out.buffer).set(b);
+  return out;
+}
+
+/** A float32 state value (Float32Array or old base64 text); LabError('bad_model') when absent. */
+export function stateF32(v: unknown): Float32Array {
+  return b64ToF32(v as string | Float32Array);
+}
+
+/** An int32 state value: an Int32Array, or the base64 text of a model saved before binary storage. */
+export function stateI32(v: unknown): Int32Array {
+  if (v instanceof Int32Array) return v;
+  if (typeof v !== 'string') throw new LabError('bad_model', 'A saved model is missing an int32 array.');
+  const b = Buffer.from(v, 'base64');
+  const out = new Int32Array(b.byteLength / 4);
   new Uint8Array(out.buffer).set(b);
   return out;
 }

@@ -15,6 +15,8 @@ export interface DatasetSummary {
   fingerprint: string | null;
   source: string;
   createdAt: string;
+  skipped: { count: number; files: { path: string; reason: string }[] };
+  warnings: string[];
 }
 
 interface DatasetRow {
@@ -25,6 +27,41 @@ interface DatasetRow {
   source: string;
   fingerprint: string | null;
   created_at: string;
+  meta: string | null;
+}
+
+/** What a folder import recorded about the files it skipped (in the dataset's meta). */
+function skippedOf(meta: string | null): DatasetSummary['skipped'] {
+  try {
+    const m = JSON.parse(meta ?? '{}') as { skipped?: { path: string; reason: string }[]; skippedCount?: number };
+    const files = Array.isArray(m.skipped) ? m.skipped.filter((f) => typeof f?.path === 'string').map((f) => ({ path: f.path, reason: String(f.reason ?? '') })) : [];
+    return { count: typeof m.skippedCount === 'number' ? m.skippedCount : files.length, files };
+  } catch {
+    return { count: 0, files: [] };
+  }
+}
+
+/**
+ * Why some metrics of this dataset's runs will be missing, in plain words: an empty test split (no test
+ * metrics at all), or classes with no test image (their recall and F1 cannot be measured).
+ */
+export function splitWarnings(classes: string[], perClass: { train: number[]; test: number[] }): string[] {
+  const out: string[] = [];
+  const test = perClass.test.reduce((a, b) => a + b, 0);
+  if (test === 0) {
+    out.push('The test split is empty: runs on this dataset have no test metrics. Import it again with a test fraction above 0 (or a test/ folder).');
+    return out;
+  }
+  const none = classes.filter((_, i) => (perClass.test[i] ?? 0) === 0);
+  if (none.length) {
+    const names = none.map((c) => `'${c}'`).join(', ');
+    out.push(
+      `No test images for ${none.length === 1 ? 'class' : 'classes'} ${names}: their test recall and F1 cannot be measured, so they show "–" (for an image folder: add images to ${none.length === 1 ? 'it' : 'them'} or raise the test fraction).`,
+    );
+  }
+  const noTrain = classes.filter((_, i) => (perClass.train[i] ?? 0) === 0);
+  if (noTrain.length) out.push(`No training images for ${noTrain.length === 1 ? 'class' : 'classes'} ${noTrain.map((c) => `'${c}'`).join(', ')}: classifiers cannot learn ${noTrain.length === 1 ? 'it' : 'them'}.`);
+  return out;
 }
 
 function summarize(db: Db, r: DatasetRow): DatasetSummary {
@@ -41,10 +78,22 @@ function summarize(db: Db, r: DatasetRow): DatasetSummary {
     counts[g.split] += g.n;
     if (g.label >= 0 && g.label < classes.length) perClass[g.split][g.label] = g.n;
   }
-  return { id: r.id, name: r.name, kind: r.kind, classes, counts, perClass, fingerprint: r.fingerprint, source: r.source, createdAt: r.created_at };
+  return {
+    id: r.id,
+    name: r.name,
+    kind: r.kind,
+    classes,
+    counts,
+    perClass,
+    fingerprint: r.fingerprint,
+    source: r.source,
+    createdAt: r.created_at,
+    skipped: skippedOf(r.meta),
+    warnings: splitWarnings(classes, perClass),
+  };
 }
 
-const COLS = 'id, name, kind, classes, source, fingerprint, created_at';
+const COLS = 'id, name, kind, classes, source, fingerprint, created_at, meta';
 
 /** All datasets, oldest first, with counts per split and class. */
 export function listDatasets(db: Db): DatasetSummary[] {
@@ -195,6 +244,15 @@ function sampleRow(db: Db, sampleId: number): SampleImageRow {
   const r = db
     .prepare('SELECT s.width, s.height, s.pixels, s.path, s.thumb, d.root FROM samples s JOIN datasets d ON d.id = s.dataset_id WHERE s.id = ?')
     .get(sampleId) as SampleImageRow | undefined;
+  if (!r) throw new LabError('not_found', `There is no sample with id ${sampleId}.`);
+  return r;
+}
+
+/** A sample's facts (dataset, split, label, source file, size); not_found when absent. */
+export function sampleFacts(db: Db, sampleId: number): { id: number; datasetId: number; split: 'train' | 'test'; label: number; source: string; width: number; height: number } {
+  const r = db.prepare('SELECT id, dataset_id AS datasetId, split, label, source, width, height FROM samples WHERE id = ?').get(sampleId) as
+    | { id: number; datasetId: number; split: 'train' | 'test'; label: number; source: string; width: number; height: number }
+    | undefined;
   if (!r) throw new LabError('not_found', `There is no sample with id ${sampleId}.`);
   return r;
 }

@@ -19,7 +19,12 @@ export function openDatabase(file: string, opts: { readonly?: boolean; skipInteg
     db.pragma('busy_timeout = 10000');
     // New files get 16 KiB pages: a 32x32 sample row (3 KB) fits once in a 4 KiB page but five times in
     // 16 KiB, which keeps CIFAR-10 under 200 MB (measured by bench/import). Must precede WAL.
-    if (!opts.readonly && (db.pragma('page_count', { simple: true }) as number) === 0) db.pragma('page_size = 16384');
+    // New files also get incremental auto-vacuum, so that deleting a dataset or a set can give its pages
+    // back to the disk (reclaimSpace) without rewriting the whole file.
+    if (!opts.readonly && (db.pragma('page_count', { simple: true }) as number) === 0) {
+      db.pragma('page_size = 16384');
+      db.pragma('auto_vacuum = INCREMENTAL');
+    }
     if (!opts.readonly) db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
     db.pragma('foreign_keys = ON');
@@ -86,6 +91,33 @@ export function migrate(db: Db): number {
 }
 
 /** The SQLite library's version, e.g. '3.50.2'. */
+/**
+ * Gives the pages freed by a delete back to the disk: the file shrinks. Files made with incremental
+ * auto-vacuum release their free pages at once; an older file is converted by one VACUUM when `mayRewrite`
+ * (no job is writing), else it keeps its free pages for later rows. Returns the bytes given back.
+ */
+export function reclaimSpace(db: Db, file: string, mayRewrite: boolean): number {
+  const size = (): number => {
+    try {
+      return fs.statSync(file).size;
+    } catch {
+      return 0;
+    }
+  };
+  const before = size();
+  try {
+    if ((db.pragma('auto_vacuum', { simple: true }) as number) === 2) db.pragma('incremental_vacuum');
+    else if (mayRewrite) {
+      db.pragma('auto_vacuum = INCREMENTAL');
+      db.exec('VACUUM');
+    }
+    db.pragma('wal_checkpoint(TRUNCATE)');
+  } catch {
+    /* busy (another connection reads): the free pages are reused by later rows instead */
+  }
+  return Math.max(0, before - size());
+}
+
 export function sqliteVersion(db: Db): string {
   return (db.prepare('SELECT sqlite_version() AS v').get() as { v: string }).v;
 }

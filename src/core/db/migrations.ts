@@ -189,6 +189,26 @@ ALTER TABLE embedding_sets ADD COLUMN preprocessing TEXT;
 `,
   },
   {
+    version: 5,
+    name: 'models stored as binary arrays',
+    // A run's artifact in format 'bin1' is its JSON header (artifacts.data) plus its arrays here, each split
+    // into chunks (SQLite refuses a value over 1 GB). Artifacts in format 'json' (base64 text, written
+    // before this version) stay as they are and still load. train_metric_rows: the rows its train-split metrics
+    // were measured on (a seeded subsample of at most 10,000; NULL for runs before this version);
+    // max_train_rows: the user's cap on training rows (a seeded subsample), NULL when uncapped.
+    sql: `
+CREATE TABLE artifact_chunks (
+  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  array_idx INTEGER NOT NULL,
+  chunk_idx INTEGER NOT NULL,
+  data BLOB NOT NULL,
+  PRIMARY KEY (run_id, array_idx, chunk_idx)
+);
+ALTER TABLE runs ADD COLUMN train_metric_rows INTEGER;
+ALTER TABLE runs ADD COLUMN max_train_rows INTEGER;
+`,
+  },
+  {
     version: 6,
     name: 'run names, notes, groups and provenance',
     // name/notes: the user's; sweep_id: the group (a label sweep) a run was made by, NULL for ordinary runs;

@@ -1,9 +1,10 @@
 /** Embedding a dataset with a backbone into its embedding set, as a resumable job. */
 import { z } from 'zod';
 import { id, jobResults, labApi } from '../../shared/contract';
+import { datasetLock } from '../jobs/schedule';
 import { defineJob } from '../jobs/types';
 import { modelsDir } from '../paths';
-import { markSetPartial } from './queries';
+import { getSetRow, markSetPartial } from './queries';
 
 const start = labApi['embeddings.start'].input;
 
@@ -23,6 +24,7 @@ export const embedJob = defineJob({
   resource: 'compute',
   label: (p) => `Embed ${p.label ?? `set ${p.setId}`}`,
   exclusiveKey: (p) => `set:${p.setId}`,
+  locks: (p, db) => datasetLock(getSetRow(db, p.setId)?.dataset_id),
   onInterrupted: (db, _job, p, reason) => markSetPartial(db, p.setId, reason),
   async run(p, ctx) {
     const { runEmbeddingSet } = await import('./pipeline');

@@ -100,6 +100,27 @@ export function deleteSet(db: Db, id: number): void {
   if (res.changes === 0) throw new LabError('not_found', `Embedding set ${id} does not exist.`);
 }
 
+/** One sample's vector in a set, or null when the set has none for it. */
+export function sampleVector(db: Db, setId: number, sampleId: number): Float32Array | null {
+  const r = db.prepare('SELECT e.vector, es.dim FROM embeddings e JOIN embedding_sets es ON es.id = e.set_id WHERE e.set_id = ? AND e.sample_id = ?').get(setId, sampleId) as
+    | { vector: Buffer; dim: number }
+    | undefined;
+  return r ? blobToF32(r.vector, r.dim) : null;
+}
+
+/** How many vectors a set has per split, and its dataset's number of classes. */
+export function setShape(db: Db, setId: number): { trainRows: number; testRows: number; numClasses: number } {
+  const rows = db
+    .prepare(`SELECT s.split AS split, COUNT(*) AS n FROM embeddings e JOIN samples s ON s.id = e.sample_id WHERE e.set_id = ? GROUP BY s.split`)
+    .all(setId) as { split: string; n: number }[];
+  const classes = db.prepare('SELECT d.classes FROM embedding_sets es JOIN datasets d ON d.id = es.dataset_id WHERE es.id = ?').get(setId) as { classes: string } | undefined;
+  return {
+    trainRows: rows.find((r) => r.split === 'train')?.n ?? 0,
+    testRows: rows.find((r) => r.split === 'test')?.n ?? 0,
+    numClasses: classes ? (JSON.parse(classes.classes) as unknown[]).length : 0,
+  };
+}
+
 /** Which samples to load: one split or both. */
 export type SplitChoice = 'train' | 'test' | 'all';
 
@@ -261,4 +282,66 @@ export function vectorWriter(db: Db, setId: number): (ids: number[], vecs: Float
 export function setClassesJson(db: Db, setId: number): string {
   const ds = db.prepare('SELECT d.classes FROM embedding_sets es JOIN datasets d ON d.id = es.dataset_id WHERE es.id = ?').get(setId) as { classes: string };
   return ds.classes;
+}
+
+/** The train and test vectors of an embedding set, rows ordered by sample id. */
+export interface SetData {
+  numClasses: number;
+  dim: number;
+  fingerprint: string | null;
+  train: { X: Matrix; y: Int32Array; ids: Int32Array };
+  test: { X: Matrix; y: Int32Array; ids: Int32Array };
+}
+
+/** Loads an embedding set's vectors; the set must be complete (status 'done'). */
+export function loadSetData(db: Db, setId: number): SetData {
+  const set = db
+    .prepare(
+      `SELECT es.id, es.status, es.dim, d.classes, d.fingerprint, d.name
+       FROM embedding_sets es JOIN datasets d ON d.id = es.dataset_id WHERE es.id = ?`,
+    )
+    .get(setId) as { id: number; status: string; dim: number; classes: string; fingerprint: string | null; name: string } | undefined;
+  if (!set) throw new LabError('not_found', `Embedding set ${setId} does not exist.`);
+  if (set.status !== 'done') {
+    throw new LabError(
+      'conflict',
+      `Embedding set ${setId} is '${set.status}', not complete: finish (or resume) its embedding job before training on it.`,
+    );
+  }
+  let numClasses = 0;
+  try {
+    const classes = JSON.parse(set.classes) as unknown;
+    if (Array.isArray(classes)) numClasses = classes.length;
+  } catch {
+    /* fall back to the labels */
+  }
+  const rows = db
+    .prepare(
+      `SELECT s.id AS id, s.split AS split, s.label AS label, e.vector AS vector
+       FROM embeddings e JOIN samples s ON s.id = e.sample_id WHERE e.set_id = ? ORDER BY s.id`,
+    )
+    .all(setId) as { id: number; split: 'train' | 'test'; label: number; vector: Buffer }[];
+  const D = set.dim;
+  const parts = { train: [] as typeof rows, test: [] as typeof rows };
+  let maxLabel = -1;
+  for (const r of rows) {
+    if (r.vector.byteLength !== D * 4) {
+      throw new LabError('db_corrupt', `Embedding of sample ${r.id} in set ${setId} has ${r.vector.byteLength / 4} values, expected ${D}.`);
+    }
+    parts[r.split].push(r);
+    if (r.label > maxLabel) maxLabel = r.label;
+  }
+  numClasses = Math.max(numClasses, maxLabel + 1);
+  const build = (list: typeof rows): SetData['train'] => {
+    const X = new Float32Array(list.length * D);
+    const y = new Int32Array(list.length);
+    const ids = new Int32Array(list.length);
+    list.forEach((r, i) => {
+      X.set(blobToF32(r.vector, D), i * D);
+      y[i] = r.label;
+      ids[i] = r.id;
+    });
+    return { X: { rows: list.length, cols: D, data: X }, y, ids };
+  };
+  return { numClasses, dim: D, fingerprint: set.fingerprint, train: build(parts.train), test: build(parts.test) };
 }

@@ -62,7 +62,7 @@ export async function runExperiment(p: ExperimentParams, ctx: JobContext): Promi
     step++;
     for (const kind of p.kinds) {
       throwIfAborted(ctx.signal);
-      const runId = createRun(db, { setId, kind, seed: p.seed }, ctx.jobId);
+      const runId = createRun(db, { setId, kind, seed: p.seed }, ctx.jobId, { checkSet: false });
       runs.push(runId);
       ctx.progress(`training ${kind} (step ${step + 1}/${steps})`, step, steps);
       await executeRun(db, runId, {

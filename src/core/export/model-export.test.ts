@@ -14,7 +14,7 @@ import { encodeModel, OnnxType } from '../onnx/onnx-writer';
 import { openDatabase, type Db } from '../db/database';
 import { loadSetMatrix } from '../embeddings/queries';
 import { loadOrt } from '../onnx/ort';
-import { loadRunClassifier } from '../runs/queries';
+import { loadRunClassifier } from '../runs/models/queries';
 import { insertBlobEmbeddingSet } from '../runs/test-helpers';
 import { createRun, executeRun } from '../runs/train-run';
 import { exportModel } from './model-export';

@@ -27,7 +27,8 @@ import { NORMALIZE, type Preset } from '../images/preprocess';
 import { resizeMatrix } from '../images/preprocess-graph';
 import { externalDataFiles, modelFacts } from '../onnx/onnx-splice';
 import { encodeMetadataProps, encodeModel, f32Tensor, type NodeDef, OnnxType, type TensorDef, type ValueInfo } from '../onnx/onnx-writer';
-import { getRun, loadRunClassifier, type RunDetail } from '../runs/queries';
+import { loadRunClassifier } from '../runs/models/queries';
+import { getRun, type RunDetail } from '../runs/queries';
 
 /** Input names of exported models. */
 export const EXPORT_INPUTS = { image: 'image', pixels: 'pixel_values', embedding: 'embedding' } as const;

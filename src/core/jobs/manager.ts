@@ -1,5 +1,6 @@
 /**
- * The host side of jobs: persists each job in `jobs`, runs queued jobs one at a time in a child process
+ * The host side of jobs: persists each job in `jobs`, runs queued jobs (one compute job beside one light
+ * job, never two on the same dataset: see schedule.ts) each in a child process
  * (onnxruntime's run() and training block their event loop, so they never run in the host), turns the
  * child's messages into events, and cancels (politely, then SIGKILL after a grace period).
  */
@@ -9,6 +10,7 @@ import { formatZodError, jobFinished, job as jobSchema, isJobOf, type Job, type 
 import { nowIso, type Db } from '../db/database';
 import { LabError } from '../errors';
 import type { FromJob, ToJob } from './protocol';
+import { aheadOf, startable, type Slot } from './schedule';
 import type { JobDef, JobKind, JobRegistry } from './types';
 
 interface JobRow {
@@ -28,6 +30,7 @@ interface JobRow {
 }
 
 interface Running {
+  slot: Slot;
   child: ChildProcess;
   killTimer?: NodeJS.Timeout;
   cancelRequested: boolean;
@@ -46,7 +49,6 @@ export interface JobManagerOptions {
   runner: { file: string; execArgv: string[] };
   /** Seconds between a cancel and the SIGKILL of a job process that does not stop. */
   cancelGraceMs?: number;
-  concurrency?: number;
 }
 
 const HEARTBEAT_MS = 2000;
@@ -81,7 +83,8 @@ function paramsOf(def: JobDef | undefined, r: JobRow): { ok: true; value: unknow
 
 export class JobManager {
   private readonly running = new Map<string, Running>();
-  private readonly queue: string[] = [];
+  /** Queued jobs of this host, in order, with their class and locks. */
+  private readonly queue: Slot[] = [];
   private closed = false;
   private heartbeat: NodeJS.Timeout | null = null;
 
@@ -103,6 +106,7 @@ export class JobManager {
       createdAt: r.created_at,
       startedAt: r.started_at,
       finishedAt: r.finished_at,
+      ahead: r.status === 'queued' ? (this.ahead().get(r.id) ?? null) : null,
     };
     const typed = jobSchema.safeParse({ ...base, result: parseJson(r.result) });
     // A result that no longer fits its kind's schema (written by another version) is shown as none.
@@ -155,8 +159,16 @@ export class JobManager {
       .prepare(`INSERT INTO jobs (id, kind, params, status, created_at, owner_pid, heartbeat_at) VALUES (?, ?, ?, 'queued', ?, ?, ?)`)
       .run(id, kind, JSON.stringify(parsed.data), nowIso(), process.pid, Date.now());
     this.startHeartbeat();
-    this.queue.push(id);
+    let locks: string[];
+    try {
+      locks = def.locks?.(parsed.data, this.opts.db) ?? [];
+    } catch {
+      locks = ['dataset:*'];
+    }
+    this.queue.push({ id, resource: def.resource, locks });
     this.pump();
+    const ahead = this.ahead().get(id);
+    if (ahead !== undefined) this.opts.emit({ name: 'job.queued', payload: { jobId: id, kind, ahead } });
     const job = this.get(id);
     if (!isJobOf(job, kind)) throw new LabError('internal', `Job ${id} was stored as ${job.kind}, not ${kind}.`);
     return job;
@@ -187,7 +199,7 @@ export class JobManager {
   cancel(id: string): Job {
     const job = this.get(id);
     if (job.status === 'queued') {
-      const i = this.queue.indexOf(id);
+      const i = this.queue.findIndex((q) => q.id === id);
       if (i >= 0) this.queue.splice(i, 1);
       this.finish(id, 'cancelled', null, 'Cancelled before it started.');
       return this.get(id);
@@ -200,6 +212,11 @@ export class JobManager {
       if (!run.settled) run.child.kill('SIGKILL');
     }, this.opts.cancelGraceMs ?? 5000);
     return this.get(id);
+  }
+
+  /** Whether this host runs or queues any job (a whole-file rewrite such as VACUUM waits for none). */
+  busy(): boolean {
+    return this.running.size > 0 || this.queue.length > 0;
   }
 
   /** The pid of a running job's process (tests kill it). */
@@ -231,7 +248,7 @@ export class JobManager {
   async close(): Promise<void> {
     this.closed = true;
     this.stopHeartbeat();
-    for (const id of this.queue.splice(0)) this.finish(id, 'cancelled', null, 'DINO Lab closed before it started.');
+    for (const { id } of this.queue.splice(0)) this.finish(id, 'cancelled', null, 'DINO Lab closed before it started.');
     const waits: Promise<void>[] = [];
     for (const [, run] of this.running) {
       waits.push(new Promise((r) => run.child.once('exit', () => r())));
@@ -241,21 +258,31 @@ export class JobManager {
     await Promise.all(waits);
   }
 
-  private pump(): void {
-    const max = this.opts.concurrency ?? 1;
-    while (!this.closed && this.running.size < max && this.queue.length) {
-      const id = this.queue.shift()!;
-      this.launch(id);
-    }
+  /** How many jobs of its class run or wait before each queued job. */
+  private ahead(): Map<string, number> {
+    return aheadOf(this.queue, [...this.running.values()].map((r) => r.slot));
   }
 
-  private launch(id: string): void {
+  private pump(): void {
+    if (this.closed) return;
+    const ids = startable(this.queue, [...this.running.values()].map((r) => r.slot));
+    for (const id of ids) {
+      const i = this.queue.findIndex((q) => q.id === id);
+      const [slot] = this.queue.splice(i, 1);
+      this.launch(slot!);
+    }
+    // Jobs still waiting moved up: their drawers' "queued (n ahead)" follows.
+    if (ids.length) for (const q of this.queue) this.opts.emit({ name: 'job.queued', payload: { jobId: q.id, kind: this.get(q.id).kind, ahead: this.ahead().get(q.id) ?? 0 } });
+  }
+
+  private launch(slot: Slot): void {
+    const id = slot.id;
     const row = this.opts.db.prepare(`SELECT * FROM jobs WHERE id = ?`).get(id) as JobRow;
     const { file, execArgv } = this.opts.runner;
     const env: NodeJS.ProcessEnv = { ...process.env };
     if (process.versions.electron) env.ELECTRON_RUN_AS_NODE = '1';
     const child = fork(file, [], { execArgv, env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced' });
-    const run: Running = { child, cancelRequested: false, phaseStart: { phase: '', t: Date.now(), done: 0 }, settled: false };
+    const run: Running = { slot, child, cancelRequested: false, phaseStart: { phase: '', t: Date.now(), done: 0 }, settled: false };
     this.running.set(id, run);
     this.opts.db
       .prepare(`UPDATE jobs SET status = 'running', started_at = ?, pid = ? WHERE id = ?`)
@@ -296,7 +323,8 @@ export class JobManager {
         if (run.phaseStart.phase !== m.phase) run.phaseStart = { phase: m.phase, t: now, done: m.done };
         const dt = (now - run.phaseStart.t) / 1000;
         const rate = m.ratePerSec ?? (dt > 0.2 ? (m.done - run.phaseStart.done) / dt : null);
-        const eta = m.etaSec ?? (rate && rate > 0 ? (m.total - m.done) / rate : null);
+        // No ETA before there is a rate (nothing done yet): never "ETA 0 ms" at a job's start.
+        const eta = rate && rate > 0 && m.done > 0 ? (m.etaSec ?? (m.total - m.done) / rate) : null;
         this.opts.db.prepare(`UPDATE jobs SET phase = ?, done = ?, total = ? WHERE id = ?`).run(m.phase, m.done, m.total, id);
         this.opts.emit({ name: 'job.progress', payload: { jobId: id, kind, phase: m.phase, done: m.done, total: m.total, ratePerSec: rate, etaSec: eta } });
         break;

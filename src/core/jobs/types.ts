@@ -23,8 +23,7 @@ export interface JobContext {
 
 /**
  * 'compute' jobs (embedding, training) need the CPU/GPU for themselves; 'light' jobs (imports, downloads,
- * maps) could run beside one. The queue runs one job at a time today; the class is declared now so that
- * scheduling can use it without touching every kind.
+ * maps) run beside one: the queue runs at most one job of each class at a time (see jobs/schedule.ts).
  */
 export type JobResource = 'compute' | 'light';
 
@@ -40,6 +39,11 @@ export interface JobDef<K extends JobKind = JobKind, P = unknown> {
   label(params: P): string;
   /** Jobs with the same key never run at once; a second one is refused. */
   exclusiveKey?(params: P): string | null;
+  /**
+   * The rows this job writes, as lock keys (`dataset:<id>`; `dataset:*` is every dataset): jobs whose keys
+   * meet never run at once, the later one waits in the queue. Read once, in the host, when the job starts.
+   */
+  locks?(params: P, db: Db): string[];
   /** Called in the host when the job process died or was killed: leave the data resumable. */
   onInterrupted?(db: Db, job: Job, params: P, reason: string): void;
   /** The work, in the job process. Heavy modules are imported inside it, so a job process loads only what its kind needs. */

@@ -2,6 +2,8 @@
 import fs from 'node:fs';
 import { z } from 'zod';
 import { id, jobResults } from '../../shared/contract';
+import { getSetRow } from '../embeddings/queries';
+import { datasetLock } from '../jobs/schedule';
 import { defineJob } from '../jobs/types';
 import { modelsDir } from '../paths';
 import { removeUpload } from '../uploads';
@@ -11,6 +13,7 @@ export const probeJob = defineJob({
   params: z.object({ setId: id, images: z.array(z.object({ name: z.string(), file: z.string() }).strict()).min(1) }).strict(),
   result: jobResults.probe,
   resource: 'compute',
+  locks: (p, db) => datasetLock(getSetRow(db, p.setId)?.dataset_id),
   label: (p) => `Try ${p.images.length} image(s)`,
   async run(p, ctx) {
     const { runProbe } = await import('./probe');

@@ -18,7 +18,8 @@ import { getSet, loadSetMatrix } from '../embeddings/queries';
 import { LabError, throwIfAborted } from '../errors';
 import { decodeRGB } from '../images/decode';
 import type { Preset } from '../images/preprocess';
-import { listRuns, loadRunClassifier } from '../runs/queries';
+import { loadRunClassifier } from '../runs/models/queries';
+import { listRuns } from '../runs/queries';
 import { insertProbe } from './queries';
 
 // Stored probes are read and deleted through the feature's queries; lab.ts still imports them from here.
@@ -37,6 +38,26 @@ export interface ProbeImage {
 
 export interface ProbeOutcome {
   probeIds: number[];
+  /** Images that could not be read, each with the reason in plain words; the others were tried. */
+  refused: { name: string; reason: string }[];
+}
+
+/** Why an image file could not be used, in one plain sentence (no library internals). */
+function unreadable(file: string, err: unknown): string {
+  let size = -1;
+  try {
+    size = fs.statSync(file).size;
+  } catch {
+    /* gone: reported below as unreadable */
+  }
+  // decodeRGB's own refusals are already plain sentences naming the file.
+  if (err instanceof LabError) return err.message;
+  if (size === 0) return 'The file is empty (0 bytes).';
+  const msg = err instanceof Error ? err.message : String(err);
+  if (/unsupported image format|bad seek|corrupt|premature end|invalid|unable to|vips/i.test(msg)) {
+    return 'It is not a readable image (the file is damaged, or not an image despite its name).';
+  }
+  return msg;
 }
 
 /** Top-k cosine similarities of one normalised query against normalised rows. */
@@ -78,18 +99,23 @@ export async function runProbe(
   const backbone = getBackbone(db, set.backboneId);
   const report = opts.onProgress ?? (() => undefined);
 
+  // Each image stands on its own: one that cannot be read is refused (named, with the reason), the rest are tried.
   report('decoding', 0, images.length);
   const decoded = [];
+  const kept: ProbeImage[] = [];
+  const refused: ProbeOutcome['refused'] = [];
   for (const [i, im] of images.entries()) {
     try {
       decoded.push(await decodeRGB(im.file));
+      kept.push(im);
     } catch (err) {
-      const msg = err instanceof LabError ? err.message : String(err);
-      throw new LabError('bad_image', `${im.name}: ${msg}`);
+      refused.push({ name: path.basename(im.name), reason: unreadable(im.file, err) });
     }
     report('decoding', i + 1, images.length);
   }
   throwIfAborted(opts.signal);
+  if (!kept.length) throw new LabError('bad_image', `No image could be tried: ${refused.map((r) => `${r.name}: ${r.reason}`).join(' ')}`);
+  images = kept;
 
   report('embedding', 0, images.length);
   const provider = (set.provider === 'cpu' || set.provider === 'webgpu' || set.provider === 'cuda' ? set.provider : 'auto') as ProviderChoice;
@@ -169,5 +195,5 @@ export async function runProbe(
     probeIds.push(id);
     report('comparing', i + 1, images.length);
   }
-  return { probeIds };
+  return { probeIds, refused };
 }

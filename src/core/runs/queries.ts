@@ -1,12 +1,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { loadClassifier } from '../classifiers/registry';
-import type { Classifier, EpochLog, SavedModel } from '../classifiers/types';
+import type { EncodedModel } from '../classifiers/model-codec';
+import type { EpochLog } from '../classifiers/types';
 import { blobToF32, f32ToBlob, nowIso, type Db } from '../db/database';
 import { csvCell } from '../../shared/csv';
 import { LabError } from '../errors';
 import { takeRows, type Matrix } from '../math/matrix';
 import { METRIC_KEYS, type ClassificationMetrics } from '../metrics/metrics';
+import { writeArtifact } from './models/queries';
 import { selectsOnTest, validationAccuracy } from './validation';
 
 /** Status of a run. */
@@ -26,6 +27,10 @@ export interface RunRow {
   fit_seconds: number | null;
   predict_rows_per_sec: number | null;
   model_bytes: number | null;
+  /** The cap on training rows it was started with (a seeded subsample); null when uncapped. */
+  max_train_rows: number | null;
+  /** Training rows its train-split metrics were measured on (a seeded subsample); null before migration 5. */
+  train_metric_rows: number | null;
   job_id: string | null;
   created_at: string;
   finished_at: string | null;
@@ -57,6 +62,7 @@ export type CompareRow = {
   val_accuracy: number | null;
   /** 1 when the best epoch was chosen on the test split (excluded from best marks), else 0. */
   selected_on_test: number;
+  train_metric_rows: number | null;
 } & { [K in `${'train' | 'test'}_${(typeof METRIC_KEYS)[number]}`]: number | null };
 
 type RawRun = Omit<RunRow, 'params'> & { params: string; provenance?: string | null };
@@ -107,49 +113,13 @@ export function compareRuns(db: Db, setId: number): CompareRow[] {
       backend: r.backend,
       val_accuracy: validationAccuracy({ kind: r.kind, params, epochs: epochsOf.all(r.id).map((e) => JSON.parse((e as { logs: string }).logs) as EpochLog) }),
       selected_on_test: selectsOnTest({ kind: r.kind, params }) ? 1 : 0,
+      train_metric_rows: r.train_metric_rows,
     };
     const bySplit: Record<string, Record<string, number>> = {};
     for (const m of getM.all(r.id) as { split: string; metrics: string }[]) bySplit[m.split] = JSON.parse(m.metrics) as Record<string, number>;
     for (const split of ['train', 'test']) for (const k of METRIC_KEYS) row[`${split}_${k}`] = bySplit[split]?.[k] ?? null;
     return row as CompareRow;
   });
-}
-
-// Loaded classifiers per database, so the drop-zone does not re-parse a model for every image.
-const cache = new WeakMap<Db, Map<number, Classifier<object>>>();
-
-/** The fitted classifier of a finished run, loaded from its artifact (cached per database connection). */
-export function loadRunClassifier(db: Db, runId: number): Classifier<object> {
-  let m = cache.get(db);
-  if (!m) cache.set(db, (m = new Map()));
-  const hit = m.get(runId);
-  if (hit) return hit;
-  const a = db.prepare('SELECT format, data FROM artifacts WHERE run_id = ?').get(runId) as { format: string; data: Buffer } | undefined;
-  if (!a) {
-    const r = db.prepare('SELECT status FROM runs WHERE id = ?').get(runId) as { status: string } | undefined;
-    if (!r) throw new LabError('not_found', `Run ${runId} does not exist.`);
-    throw new LabError('conflict', `Run ${runId} is '${r.status}' and has no trained model; only finished runs can predict.`);
-  }
-  if (a.format !== 'json') throw new LabError('bad_format', `Run ${runId}'s model is stored as '${a.format}', which this version cannot read.`);
-  const saved = JSON.parse(a.data.toString('utf8')) as SavedModel;
-  if (typeof saved.state.trainFromSet === 'number') {
-    // A k-NN model refers to its embedding set's training vectors (see executeRun).
-    const train = loadSetData(db, saved.state.trainFromSet).train.X;
-    const rows = saved.state.trainRowsOfSet;
-    // A label sweep's run refers to its subset's rows of the split.
-    saved.state.trainVectors = Array.isArray(rows) ? takeRows(train, rows as number[]).data : train.data;
-  }
-  const clf = loadClassifier(saved);
-  m.set(runId, clf);
-  return clf;
-}
-
-/** Predicts with a finished run's model: probabilities (rows sum to 1) and labels. */
-export async function predictWithRun(db: Db, runId: number, X: Matrix): Promise<{ proba: Matrix; predicted: Int32Array }> {
-  const clf = loadRunClassifier(db, runId);
-  const proba = await clf.predictProba(X);
-  const predicted = await clf.predict(X);
-  return { proba, predicted };
 }
 
 /**
@@ -180,66 +150,42 @@ export function exportRun(db: Db, runId: number, dir: string, provenance: object
   return { metricsFile, predictionsFile, rows: rows.length };
 }
 
-/** The train and test vectors of an embedding set, rows ordered by sample id. */
-export interface SetData {
-  numClasses: number;
+/** A finished run's measured rates with its set's size: what an estimate scales from. */
+export interface MeasuredRun {
+  kind: string;
+  trainRows: number;
+  testRows: number;
   dim: number;
-  fingerprint: string | null;
-  train: { X: Matrix; y: Int32Array; ids: Int32Array };
-  test: { X: Matrix; y: Int32Array; ids: Int32Array };
+  fitSeconds: number;
+  predictRowsPerSec: number;
+  trainMetricRows: number | null;
 }
 
-/** Loads an embedding set's vectors; the set must be complete (status 'done'). */
-export function loadSetData(db: Db, setId: number): SetData {
-  const set = db
+/** The newest finished runs of a kind on this database (this machine's measured rates), newest first. */
+export function measuredRuns(db: Db, kind: string, limit = 5): MeasuredRun[] {
+  return db
     .prepare(
-      `SELECT es.id, es.status, es.dim, d.classes, d.fingerprint, d.name
-       FROM embedding_sets es JOIN datasets d ON d.id = es.dataset_id WHERE es.id = ?`,
+      `SELECT r.kind AS kind, es.dim AS dim, r.fit_seconds AS fitSeconds, r.predict_rows_per_sec AS predictRowsPerSec,
+              r.train_metric_rows AS trainMetricRows,
+              (SELECT count(*) FROM embeddings e JOIN samples s ON s.id = e.sample_id WHERE e.set_id = r.set_id AND s.split = 'train') AS trainRows,
+              (SELECT count(*) FROM embeddings e JOIN samples s ON s.id = e.sample_id WHERE e.set_id = r.set_id AND s.split = 'test') AS testRows
+       FROM runs r JOIN embedding_sets es ON es.id = r.set_id
+       WHERE r.kind = ? AND r.status = 'done' AND r.fit_seconds IS NOT NULL AND r.predict_rows_per_sec > 0
+       ORDER BY r.id DESC LIMIT ?`,
     )
-    .get(setId) as { id: number; status: string; dim: number; classes: string; fingerprint: string | null; name: string } | undefined;
-  if (!set) throw new LabError('not_found', `Embedding set ${setId} does not exist.`);
-  if (set.status !== 'done') {
-    throw new LabError(
-      'conflict',
-      `Embedding set ${setId} is '${set.status}', not complete: finish (or resume) its embedding job before training on it.`,
-    );
-  }
-  let numClasses = 0;
-  try {
-    const classes = JSON.parse(set.classes) as unknown;
-    if (Array.isArray(classes)) numClasses = classes.length;
-  } catch {
-    /* fall back to the labels */
-  }
-  const rows = db
+    .all(kind, limit) as MeasuredRun[];
+}
+
+/** The train/test row counts and dim of an embedding set. */
+export function setSize(db: Db, setId: number): { trainRows: number; testRows: number; dim: number } | undefined {
+  return db
     .prepare(
-      `SELECT s.id AS id, s.split AS split, s.label AS label, e.vector AS vector
-       FROM embeddings e JOIN samples s ON s.id = e.sample_id WHERE e.set_id = ? ORDER BY s.id`,
+      `SELECT es.dim AS dim,
+              (SELECT count(*) FROM embeddings e JOIN samples s ON s.id = e.sample_id WHERE e.set_id = es.id AND s.split = 'train') AS trainRows,
+              (SELECT count(*) FROM embeddings e JOIN samples s ON s.id = e.sample_id WHERE e.set_id = es.id AND s.split = 'test') AS testRows
+       FROM embedding_sets es WHERE es.id = ?`,
     )
-    .all(setId) as { id: number; split: 'train' | 'test'; label: number; vector: Buffer }[];
-  const D = set.dim;
-  const parts = { train: [] as typeof rows, test: [] as typeof rows };
-  let maxLabel = -1;
-  for (const r of rows) {
-    if (r.vector.byteLength !== D * 4) {
-      throw new LabError('db_corrupt', `Embedding of sample ${r.id} in set ${setId} has ${r.vector.byteLength / 4} values, expected ${D}.`);
-    }
-    parts[r.split].push(r);
-    if (r.label > maxLabel) maxLabel = r.label;
-  }
-  numClasses = Math.max(numClasses, maxLabel + 1);
-  const build = (list: typeof rows): SetData['train'] => {
-    const X = new Float32Array(list.length * D);
-    const y = new Int32Array(list.length);
-    const ids = new Int32Array(list.length);
-    list.forEach((r, i) => {
-      X.set(blobToF32(r.vector, D), i * D);
-      y[i] = r.label;
-      ids[i] = r.id;
-    });
-    return { X: { rows: list.length, cols: D, data: X }, y, ids };
-  };
-  return { numClasses, dim: D, fingerprint: set.fingerprint, train: build(parts.train), test: build(parts.test) };
+    .get(setId) as { trainRows: number; testRows: number; dim: number } | undefined;
 }
 
 /** What a new run is: its set, kind, validated params (defaults filled in) and seed. */
@@ -249,13 +195,14 @@ export interface NewRun {
   params: object;
   seed: number;
   jobId: string | null;
+  maxRows?: number | null;
 }
 
 /** Inserts a 'queued' run; returns its id. */
 export function insertRun(db: Db, r: NewRun): number {
   const info = db
-    .prepare("INSERT INTO runs (set_id, kind, params, seed, status, job_id, created_at) VALUES (?, ?, ?, ?, 'queued', ?, ?)")
-    .run(r.setId, r.kind, JSON.stringify(r.params), r.seed, r.jobId, nowIso());
+    .prepare("INSERT INTO runs (set_id, kind, params, seed, status, job_id, max_train_rows, created_at) VALUES (?, ?, ?, ?, 'queued', ?, ?, ?)")
+    .run(r.setId, r.kind, JSON.stringify(r.params), r.seed, r.jobId, r.maxRows ?? null, nowIso());
   return Number(info.lastInsertRowid);
 }
 
@@ -277,11 +224,12 @@ export interface RunToTrain {
   params: string;
   seed: number;
   status: string;
+  max_train_rows: number | null;
 }
 
 /** The run to train, or undefined when absent. */
 export function getRunToTrain(db: Db, runId: number): RunToTrain | undefined {
-  return db.prepare('SELECT id, set_id, kind, params, seed, status FROM runs WHERE id = ?').get(runId) as RunToTrain | undefined;
+  return db.prepare('SELECT id, set_id, kind, params, seed, status, max_train_rows FROM runs WHERE id = ?').get(runId) as RunToTrain | undefined;
 }
 
 // Run status changes: every write of runs.status is one of the functions below.
@@ -325,7 +273,9 @@ export interface RunResults {
   proba: Matrix | null;
   testPred: Int32Array | null;
   testIds: Int32Array;
-  artifact: Buffer;
+  model: EncodedModel;
+  /** Rows the train-split metrics were measured on (a seeded subsample of the training split). */
+  trainMetricRows: number;
   fingerprint: string | null;
   backend: string;
   fitSeconds: number;
@@ -347,11 +297,11 @@ export function markRunDone(db: Db, runId: number, r: RunResults): void {
         insP.run(runId, r.testIds[i]!, r.testPred[i]!, f32ToBlob(r.proba.data.slice(i * C, (i + 1) * C)));
       }
     }
-    db.prepare("INSERT OR REPLACE INTO artifacts (run_id, format, data) VALUES (?, 'json', ?)").run(runId, r.artifact);
+    writeArtifact(db, runId, r.model);
     db.prepare(
       `UPDATE runs SET status = 'done', error = NULL, fingerprint = ?, backend = ?, fit_seconds = ?, predict_rows_per_sec = ?,
-       model_bytes = ?, finished_at = ? WHERE id = ?`,
-    ).run(r.fingerprint, r.backend, r.fitSeconds, r.predictRowsPerSec, r.modelBytes, nowIso(), runId);
+       model_bytes = ?, train_metric_rows = ?, finished_at = ? WHERE id = ?`,
+    ).run(r.fingerprint, r.backend, r.fitSeconds, r.predictRowsPerSec, r.modelBytes, r.trainMetricRows, nowIso(), runId);
   })();
 }
 

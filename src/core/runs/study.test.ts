@@ -50,6 +50,8 @@ describe('study intervals and metrics', () => {
   it('the reproduce line quotes every parameter as --param parses it', () => {
     const cmd = reproduceCommand({ set_id: 3, kind: 'svc', params: { gamma: 'scale', C: 10, hidden: [256], note: "it's" }, seed: 2 });
     expect(cmd).toBe(`dinolab train --set 3 --model svc --param C=10 --param 'gamma="scale"' --param 'hidden=[256]' --param 'note="it'\\''s"' --seed 2`);
+    // A run trained on a capped subsample is reproduced with the same cap (the subsample is seeded).
+    expect(reproduceCommand({ set_id: 3, kind: 'knn', params: { k: 5 }, seed: 1, max_train_rows: 500 })).toBe('dinolab train --set 3 --model knn --param k=5 --max-rows 500 --seed 1');
   });
 });
 
@@ -189,7 +191,7 @@ describe('the study through the contract', () => {
       expect(one.total).toBeGreaterThan(0);
       // A run on another dataset is still refused.
       const other = insertBlobEmbeddingSet(lab.db, { numClasses: 3, dim: 8, trainPerClass: 5, testPerClass: 2, seed: 2, name: 'Other' });
-      const ro = createRun(lab.db, { setId: other.setId, kind: 'knn', seed: 0 });
+      const ro = createRun(lab.db, { setId: other.setId, kind: 'knn', params: { k: 3 }, seed: 0 });
       await executeRun(lab.db, ro);
       await expect(lab.call('runs.misclassified', { setId: a, runIds: [ra, ro] })).rejects.toMatchObject({ code: 'invalid_input' });
 

@@ -106,9 +106,10 @@ export function shellQuote(s: string): string {
  * The `dinolab train` line that trains the run again: same set, kind, every parameter (defaults filled in,
  * JSON values, as `--param` parses them) and seed. On the same set, machine and engine it gives the same metrics.
  */
-export function reproduceCommand(r: { set_id: number; kind: string; params: Record<string, unknown>; seed: number }): string {
+export function reproduceCommand(r: { set_id: number; kind: string; params: Record<string, unknown>; seed: number; max_train_rows?: number | null }): string {
   const parts = ['dinolab', 'train', '--set', String(r.set_id), '--model', r.kind];
   for (const k of Object.keys(r.params).sort()) parts.push('--param', shellQuote(`${k}=${JSON.stringify(r.params[k])}`));
+  if (r.max_train_rows) parts.push('--max-rows', String(r.max_train_rows));
   parts.push('--seed', String(r.seed));
   return parts.join(' ');
 }
@@ -132,6 +133,8 @@ export function runProvenance(db: Db, r: RunDetail): Provenance {
     duration_seconds: duration !== null && Number.isFinite(duration) ? duration : null,
     selected_on_test: selectsOnTest(r),
     sweep_id: r.sweep_id,
+    max_train_rows: r.max_train_rows,
+    train_metric_rows: r.train_metric_rows,
     snapshot: snap !== null,
     command: reproduceCommand(r),
   };

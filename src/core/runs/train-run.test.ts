@@ -4,9 +4,12 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase, type Db } from '../db/database';
 import { LabError } from '../errors';
-import { compareRuns, exportRun, getRun, listRuns, loadSetData, markInterruptedRuns, predictWithRun } from './queries';
+import { loadSetData } from '../embeddings/queries';
+import { clearModelCache, predictWithRun } from './models/queries';
+import { compareRuns, exportRun, getRun, listRuns, markInterruptedRuns } from './queries';
+import { estimateRun } from './estimate';
 import { insertBlobEmbeddingSet } from './test-helpers';
-import { createRun, executeRun } from './train-run';
+import { createRun, executeRun, TRAIN_METRIC_MAX_ROWS, trainMetricRows } from './train-run';
 
 let dir: string;
 let file: string;
@@ -41,7 +44,7 @@ describe('training runs', () => {
     const r = getRun(db, id);
     expect(r.status).toBe('done');
     expect(r.fingerprint).toMatch(/^fp-/);
-    expect(r.backend).toMatch(kind === 'mlp' ? /^(onnxruntime-cpu|tfjs-)/ : /^(wasm|tensorflow|cpu)/);
+    expect(r.backend).toMatch(kind === 'mlp' || kind === 'knn' ? /^(onnxruntime-cpu|tfjs-|wasm|tensorflow|cpu)/ : /^(wasm|tensorflow|cpu)/);
     expect(r.model_bytes).toBeGreaterThan(0);
     expect(r.fit_seconds).toBeGreaterThan(0);
     expect(r.predict_rows_per_sec).toBeGreaterThan(0);
@@ -158,5 +161,61 @@ describe('run errors', () => {
     db.prepare("UPDATE runs SET status = 'running' WHERE id = ?").run(id);
     expect(markInterruptedRuns(db)).toBe(1);
     expect(getRun(db, id).status).toBe('interrupted');
+  });
+
+  it('train metrics use a seeded subsample of at most 10,000 rows (k-NN leave-one-out); test metrics the whole split', async () => {
+    expect(Array.from(trainMetricRows(5, 1))).toEqual([0, 1, 2, 3, 4]);
+    const a = trainMetricRows(25_000, 1);
+    expect(a.length).toBe(TRAIN_METRIC_MAX_ROWS);
+    expect(new Set(a).size).toBe(a.length);
+    expect(a.every((v, i) => i === 0 || v > a[i - 1]!)).toBe(true);
+    expect(Array.from(trainMetricRows(25_000, 1))).toEqual(Array.from(a));
+    expect(Array.from(trainMetricRows(25_000, 2))).not.toEqual(Array.from(a));
+    // 10,400 training rows: the k-NN train score is measured on 10,000 of them, each left out of its own vote.
+    const big = insertBlobEmbeddingSet(db, { numClasses: 4, dim: 8, trainPerClass: 2600, testPerClass: 30, separation: 0.3, seed: 8 }).setId;
+    const id = createRun(db, { setId: big, kind: 'knn', params: { k: 1 }, seed: 4 });
+    const s = await executeRun(db, id);
+    expect(s.trainRows).toBe(10_400);
+    expect(s.trainMetricRows).toBe(10_000);
+    expect(s.train.confusion.flat().reduce((x, y) => x + y, 0)).toBe(10_000);
+    expect(s.test!.confusion.flat().reduce((x, y) => x + y, 0)).toBe(120);
+    // 1-NN: without leave-one-out every row would find itself (similarity 1) and score exactly 1.
+    expect(s.train.accuracy).toBeLessThan(0.99);
+    expect(getRun(db, id).train_metric_rows).toBe(10_000);
+    expect(compareRuns(db, big)[0]!.train_metric_rows).toBe(10_000);
+  });
+
+  it('maxRows trains on a seeded subsample; a capped k-NN reloads its own rows and predicts the same', async () => {
+    expect(() => createRun(db, { setId, kind: 'knn', maxRows: 1 })).toThrow(/maxRows/);
+    for (const kind of ['knn', 'logreg'] as const) {
+      const id = createRun(db, { setId, kind, seed: 2, maxRows: 60 });
+      const s = await executeRun(db, id);
+      expect(s.trainRows).toBe(60);
+      expect(s.testRows).toBe(80);
+      expect(getRun(db, id).max_train_rows).toBe(60);
+      const stored = (db.prepare('SELECT predicted FROM predictions WHERE run_id = ? ORDER BY sample_id').all(id) as { predicted: number }[]).map((r) => r.predicted);
+      clearModelCache(db);
+      const { predicted } = await predictWithRun(db, id, loadSetData(db, setId).test.X);
+      expect(Array.from(predicted), kind).toEqual(stored);
+    }
+  });
+
+  it('estimates a run before it starts from this machine\'s finished runs, warns past 30 min and the suggested cap brings it under', () => {
+    const fresh = insertBlobEmbeddingSet(db, { numClasses: 2, dim: 16, trainPerClass: 1000, testPerClass: 10, seed: 12 }).setId;
+    // Nothing measured yet for svc in this database: no estimate, and it says why.
+    expect(estimateRun(db, fresh, 'svc')).toMatchObject({ seconds: null, warning: null, basis: expect.stringMatching(/No finished svc run/) });
+    // A finished svc run measured here: 200 x 16 rows fitted in 100 s, 1,000 rows/s predicted.
+    const past = createRun(db, { setId, kind: 'svc', seed: 0 });
+    db.prepare("UPDATE runs SET status = 'done', fit_seconds = 100, predict_rows_per_sec = 1000 WHERE id = ?").run(past);
+    const e = estimateRun(db, fresh, 'svc');
+    // svc fit grows as n^2: (2,000 / 200)^2 x 100 s = 10,000 s, plus 2,040 rows scored (20 test rows twice, 2,000 train) at 1,000 rows/s.
+    expect(e.seconds).toBeCloseTo(10_000 + 2.04, 6);
+    expect(e.warning).toMatch(/over 30 min.*--max-rows (\d+)/);
+    const cap = Number(/--max-rows (\d+)/.exec(e.warning!)![1]);
+    const capped = estimateRun(db, fresh, 'svc', cap);
+    expect(capped.trainRows).toBe(cap);
+    expect(capped.seconds!).toBeLessThan(30 * 60);
+    expect(capped.warning).toBeNull();
+    db.prepare('DELETE FROM runs WHERE id = ?').run(past);
   });
 });

@@ -1,23 +1,23 @@
 import { isClassifierKind, type ClassifierKind, type TrainResult } from '../../shared/contract';
 import { createClassifier, getSpec, validateParams } from '../classifiers/registry';
+import { encodeModel, type EncodedModel } from '../classifiers/model-codec';
 import type { Classifier, EpochLog } from '../classifiers/types';
 import pkg from '../../../package.json';
 import type { Db } from '../db/database';
-import { getSetRow } from '../embeddings/queries';
+import { getSetRow, loadSetData, setShape, type SetData } from '../embeddings/queries';
 import { LabError, throwIfAborted, toLabError } from '../errors';
 import { takeLabels, takeRows, type Matrix } from '../math/matrix';
+import { permutation, Prng } from '../math/prng';
 import { classificationMetrics, type ClassificationMetrics } from '../metrics/metrics';
 import {
   epochWriter,
   getRunToTrain,
   insertRun,
-  loadSetData,
   markRunDone,
   markRunEnded,
   markRunRunning,
   readRunSource,
   type RunToTrain,
-  type SetData,
 } from './queries';
 
 /** What to train: a classifier kind with params (defaults filled in) on an embedding set, with a seed. */
@@ -26,6 +26,8 @@ export interface TrainRequest {
   kind: ClassifierKind;
   params?: Record<string, unknown>;
   seed?: number;
+  /** Train on a seeded subsample of at most this many training rows (all rows when absent). */
+  maxRows?: number;
 }
 
 /** Hooks a job passes to executeRun: cancel, per-epoch logs, progress. */
@@ -46,20 +48,57 @@ export interface TrainCallbacks {
 export type RunSummary = TrainResult;
 
 /** Validates the request and inserts a 'queued' run; returns its id. LabError('invalid_input') on bad params. */
-export function createRun(db: Db, req: TrainRequest, jobId?: string): number {
+/**
+ * Stores a queued run. Params that cannot work on the set are refused with the limit; `checkSet: false`
+ * (the whole-study experiment, which runs each kind's defaults on any set) lets k-NN use every training
+ * image when the set has fewer than k.
+ */
+export function createRun(db: Db, req: TrainRequest, jobId?: string, opts: { checkSet?: boolean } = {}): number {
   if (!isClassifierKind(req.kind)) throw new LabError('invalid_input', `Unknown classifier "${String(req.kind)}".`);
   // The seed's range is the contract's (`seed` in shared/api/common.ts), checked where the call came in.
   const seed = req.seed ?? 0;
   if (!getSetRow(db, req.setId)) throw new LabError('not_found', `Embedding set ${req.setId} does not exist.`);
   // The spec validates the params and fills in the defaults that are stored with the run.
   const params = validateParams(req.kind, req.params ?? {});
-  return insertRun(db, { setId: req.setId, kind: req.kind, params, seed, jobId: jobId ?? null });
+  // Params that cannot work on this set (k beyond its training images...) are refused now, with the limit.
+  const problem = opts.checkSet === false ? null : getSpec(req.kind).checkSet?.(params, setShape(db, req.setId));
+  if (problem) throw new LabError('invalid_input', `Invalid ${req.kind} parameters for set ${req.setId}: ${problem}`);
+  if (req.maxRows !== undefined && (!Number.isInteger(req.maxRows) || req.maxRows < 2)) {
+    throw new LabError('invalid_input', `maxRows must be an integer of at least 2 (got ${req.maxRows}).`);
+  }
+  return insertRun(db, { setId: req.setId, kind: req.kind, params, seed, jobId: jobId ?? null, maxRows: req.maxRows ?? null });
+}
+
+/**
+ * Train-split metrics are measured on a seeded subsample of at most this many training rows (all rows
+ * when there are fewer): the train score is a diagnostic, and scoring 50,000 rows costs as much as a fit
+ * for some kinds (k-NN: O(n^2 d)). Test metrics always use the whole test split.
+ */
+export const TRAIN_METRIC_MAX_ROWS = 10_000;
+
+/** The training rows scored for train-split metrics: all when n <= max, else a seeded sample (sorted). */
+export function trainMetricRows(n: number, seed: number, max: number = TRAIN_METRIC_MAX_ROWS): Int32Array {
+  if (n <= max) return Int32Array.from({ length: n }, (_, i) => i);
+  return permutation(n, new Prng(seed ^ 0x7e57)).subarray(0, max).sort();
+}
+
+/**
+ * The set with its training split cut to a seeded subsample of at most maxRows rows (kept in sample
+ * order), or unchanged when there is no cap or fewer rows. The test split is never cut.
+ */
+export function capTrainingRows(data: SetData, maxRows: number | null, seed: number): SetData {
+  if (maxRows === null || data.train.X.rows <= maxRows) return data;
+  const rows = permutation(data.train.X.rows, new Prng(seed ^ 0x5ca1e)).subarray(0, maxRows).sort();
+  const tr = data.train;
+  return { ...data, train: { X: takeRows(tr.X, rows), y: takeLabels(tr.y, rows), ids: takeLabels(tr.ids, rows) } };
 }
 
 /** What fitting and evaluating a classifier gave, before it is stored. */
 interface Evaluation {
   fitSeconds: number;
   predictRowsPerSec: number;
+  /** Rows of the training split its train metrics were measured on. */
+  trainMetricRows: number;
   train: ClassificationMetrics;
   test: ClassificationMetrics | null;
   proba: Matrix | null;
@@ -82,15 +121,18 @@ export async function executeRun(db: Db, runId: number, cb: TrainCallbacks = {})
     markRunRunning(db, runId, { ...readRunSource(db, run.set_id), app_version: pkg.version });
     cb.onProgress?.({ phase: 'load', done: 0, total: 1 });
     const full = cb.preloaded ?? loadSetData(db, run.set_id);
-    const data: SetData = cb.trainRows ? { ...full, train: subsetOf(full.train, cb.trainRows) } : full;
+    const subset: SetData = cb.trainRows ? { ...full, train: subsetOf(full.train, cb.trainRows) } : full;
+    const data = capTrainingRows(subset, run.max_train_rows, run.seed);
     if (data.train.X.rows === 0) throw new LabError('invalid_input', `Embedding set ${run.set_id} has no training rows.`);
     throwIfAborted(cb.signal);
     const kind = run.kind as ClassifierKind;
     const clf = createClassifier(kind, JSON.parse(run.params) as Record<string, unknown>, { numClasses: data.numClasses, seed: run.seed });
     const ev = await fitAndEvaluate(db, run, clf, data, cb);
-    const { artifact, modelBytes } = saveModel(run, clf, data, cb.trainRows);
+    // A model fitted on part of the training split (a sweep's subset, a capped run) keeps its rows' sample ids.
+    const partial = data.train.X.rows < full.train.X.rows;
+    const { model, modelBytes } = saveModel(run, clf, data, partial);
     const backend = clf.backend;
-    markRunDone(db, runId, { ...ev, testIds: data.test.ids, artifact, fingerprint: data.fingerprint, backend, modelBytes });
+    markRunDone(db, runId, { ...ev, testIds: data.test.ids, model, fingerprint: data.fingerprint, backend, modelBytes });
     cb.onProgress?.({ phase: 'evaluate', done: 2, total: 2 });
     return {
       runId,
@@ -102,6 +144,7 @@ export async function executeRun(db: Db, runId: number, cb: TrainCallbacks = {})
       modelBytes,
       numClasses: data.numClasses,
       trainRows: data.train.X.rows,
+      trainMetricRows: ev.trainMetricRows,
       testRows: data.test.X.rows,
       train: ev.train,
       test: ev.test,
@@ -140,8 +183,13 @@ async function fitAndEvaluate(db: Db, run: RunToTrain, clf: Classifier<object>, 
   const fitSeconds = (performance.now() - t0) / 1000;
   throwIfAborted(cb.signal);
   cb.onProgress?.({ phase: 'evaluate', done: 0, total: 2 });
-  const trainPred = await clf.predict(data.train.X);
-  const train = classificationMetrics(data.train.y, trainPred, data.numClasses);
+  const rows = trainMetricRows(data.train.X.rows, run.seed);
+  const all = rows.length === data.train.X.rows;
+  // Kinds that would score a training row with itself (k-NN: a row is its own nearest neighbour) leave it out.
+  const trainPred = clf.predictTrainingRows
+    ? await clf.predictTrainingRows(rows, cb.signal)
+    : await clf.predict(all ? data.train.X : takeRows(data.train.X, rows));
+  const train = classificationMetrics(all ? data.train.y : takeLabels(data.train.y, rows), trainPred, data.numClasses);
   let proba: Matrix | null = null;
   let predictRowsPerSec: number;
   const t1 = performance.now();
@@ -162,24 +210,32 @@ async function fitAndEvaluate(db: Db, run: RunToTrain, clf: Classifier<object>, 
     testPred = await clf.predict(data.test.X);
     test = classificationMetrics(data.test.y, testPred, data.numClasses);
   }
-  return { fitSeconds, predictRowsPerSec, train, test, proba, testPred };
+  return { fitSeconds, predictRowsPerSec, trainMetricRows: rows.length, train, test, proba, testPred };
 }
 
 /**
- * The saved model as stored (JSON) and its size. A kind whose model is its training set (k-NN) stores a
- * reference to the set's vectors instead of a copy (100 MB of JSON at 50,000 x 384); the set outlives its
- * runs (deleting it deletes them), and the referenced vectors count in the model's size.
+ * The saved model as stored (a JSON header and binary arrays, see model-codec.ts) and its size. A kind whose
+ * model is its training set (k-NN) stores a reference to the set's vectors instead of a copy (614 MB at
+ * 50,000 x 3,072), replaced before anything is encoded; the set outlives its runs (deleting it deletes
+ * them), and the referenced vectors count in the model's size.
  */
-function saveModel(run: RunToTrain, clf: Classifier<object>, data: SetData, trainRows?: Int32Array): { artifact: Buffer; modelBytes: number } {
+export function saveModel(
+  run: Pick<RunToTrain, 'kind' | 'set_id'>,
+  clf: Classifier<object>,
+  data: { train: { X: Matrix; ids: Int32Array } },
+  partial = false,
+): { model: EncodedModel; modelBytes: number } {
   const saved = clf.toJSON();
   let referencedBytes = 0;
   if (getSpec(run.kind as ClassifierKind).tags.keepsTrainingSetByReference) {
     referencedBytes = data.train.X.data.byteLength;
     delete saved.state.train;
     saved.state.trainFromSet = run.set_id;
-    // A subset's model refers to its rows of the set's training split (loadRunClassifier takes them).
-    if (trainRows) saved.state.trainRowsOfSet = Array.from(trainRows);
+    // Trained on part of the split (a capped subsample, a sweep's subset): the sample ids of its rows (a few
+    // bytes each), in fit() order.
+    if (partial) saved.state.trainSampleIds = data.train.ids;
   }
-  const artifact = Buffer.from(JSON.stringify(saved));
-  return { artifact, modelBytes: artifact.byteLength + referencedBytes };
+  const model = encodeModel(saved);
+  const arrayBytes = model.arrays.reduce((a, x) => a + x.byteLength, 0);
+  return { model, modelBytes: model.header.byteLength + arrayBytes + referencedBytes };
 }

@@ -2,8 +2,10 @@
 import { z } from 'zod';
 import { classifierKind, id, jobResults } from '../../shared/contract';
 import type { EpochLog } from '../classifiers/types';
+import { getSetRow } from '../embeddings/queries';
+import { datasetLock } from '../jobs/schedule';
 import { defineJob, type JobContext } from '../jobs/types';
-import { markRunInterrupted } from './queries';
+import { getRunToTrain, markRunInterrupted } from './queries';
 
 /** Passes a run's epoch logs on as job events (numbers only, as the contract's event has them). */
 export function epochReporter(ctx: JobContext): (runId: number, log: EpochLog) => void {
@@ -19,6 +21,10 @@ export const trainJob = defineJob({
   params: z.object({ runId: id, kind: classifierKind.optional() }).strict(),
   result: jobResults.train,
   resource: 'compute',
+  locks: (p, db) => {
+    const run = getRunToTrain(db, p.runId);
+    return datasetLock(run ? getSetRow(db, run.set_id)?.dataset_id : null);
+  },
   label: (p) => `Train ${p.kind ?? 'run'} (run ${p.runId})`,
   onInterrupted: (db, _job, p, reason) => markRunInterrupted(db, p.runId, reason),
   async run(p, ctx) {

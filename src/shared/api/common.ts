@@ -21,6 +21,8 @@ export const jobBase = z.object({
   createdAt: z.string(),
   startedAt: z.string().nullable(),
   finishedAt: z.string().nullable(),
+  /** For a queued job: how many jobs of its class (compute or light) run or wait before it; null otherwise. */
+  ahead: z.number().int().min(0).nullable().default(null),
 });
 
 /** A job of one kind: its result (null until it is done) has that kind's schema. */

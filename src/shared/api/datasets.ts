@@ -33,6 +33,10 @@ export const datasetSummary = z.object({
   fingerprint: z.string().nullable(),
   source: z.string(),
   createdAt: z.string(),
+  /** Files a folder import skipped (not images, damaged, empty): the count, and the first 100 with the reason. */
+  skipped: z.object({ count: z.number(), files: z.array(z.object({ path: z.string(), reason: z.string() })) }).default({ count: 0, files: [] }),
+  /** What about the data makes some metrics impossible (an empty test split, classes without test images), in plain words. */
+  warnings: z.array(z.string()).default([]),
 });
 export type DatasetSummary = z.infer<typeof datasetSummary>;
 
@@ -76,6 +80,26 @@ export const datasetsApi = {
   ),
   'datasets.rename': method(z.object({ id, name: datasetName }).strict(), datasetSummary, 'Rename a dataset.'),
   'datasets.delete': method(z.object({ id }).strict(), z.object({ deleted: z.number() }), 'Delete a dataset with its embeddings and runs.'),
+  'samples.get': method(
+    z.object({ sampleId: id }).strict(),
+    z.object({
+      id: z.number(),
+      datasetId: z.number(),
+      split,
+      label: z.number(),
+      source: z.string(),
+      width: z.number(),
+      height: z.number(),
+      /** The image at up to 256 px (small images scaled up without smoothing), as a data URL. */
+      image: z.string(),
+      /** The finished embedding set the neighbours come from (the newest of the dataset), or null. */
+      setId: z.number().nullable(),
+      setLabel: z.string().nullable(),
+      /** Its nearest training images in that set (cosine), itself left out. */
+      neighbors: z.array(z.object({ sampleId: z.number(), label: z.number(), similarity: z.number(), thumb: z.string() })),
+    }),
+    'One sample opened: a larger image, its label, split and source file, and its nearest training images in a finished set.',
+  ),
   'samples.list': method(
     z
       .object({

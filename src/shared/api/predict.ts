@@ -18,7 +18,11 @@ export const probeResult = z.object({
 export type ProbeResult = z.infer<typeof probeResult>;
 
 /** What a probe job stored: one tried image each. */
-export const probeJobResult = z.object({ probeIds: z.array(z.number()) });
+export const probeJobResult = z.object({
+  probeIds: z.array(z.number()),
+  /** Images that could not be read, by name, with the reason; the others were tried. */
+  refused: z.array(z.object({ name: z.string(), reason: z.string() })).default([]),
+});
 /** What a map job computed. */
 export const mapJobResult = z.object({ setId: z.number(), n: z.number() });
 

@@ -30,6 +30,10 @@ export const run = z.object({
   fit_seconds: z.number().nullable(),
   predict_rows_per_sec: z.number().nullable(),
   model_bytes: z.number().nullable(),
+  /** The cap on training rows it was started with (a seeded subsample); null when it used them all. */
+  max_train_rows: z.number().nullable(),
+  /** Training rows its train-split metrics were measured on (a seeded subsample of at most 10,000); null for older runs. */
+  train_metric_rows: z.number().nullable(),
   job_id: z.string().nullable(),
   created_at: z.string(),
   finished_at: z.string().nullable(),
@@ -65,6 +69,10 @@ export const provenance = z.object({
   /** Best epoch chosen on the test split (the study's leaky recipe): excluded from "best" marks. */
   selected_on_test: z.boolean(),
   sweep_id: z.number().nullable(),
+  /** The user's cap on training rows (a seeded subsample; null: every training row). */
+  max_train_rows: z.number().nullable(),
+  /** The training rows its train-split metrics were measured on (a seeded subsample of at most 10,000). */
+  train_metric_rows: z.number().nullable(),
   /** True when dataset/backbone/set were recorded when training began; false when read now (older runs). */
   snapshot: z.boolean(),
   /** The `dinolab train ...` line that trains the same run again (same set, kind, params, seed). */
@@ -167,12 +175,25 @@ export const trainResult = z.object({
   modelBytes: z.number(),
   numClasses: z.number(),
   trainRows: z.number(),
+  /** Training rows the train metrics were measured on (a seeded subsample of at most 10,000). */
+  trainMetricRows: z.number(),
   testRows: z.number(),
   train: metricsSchema,
   /** null when the set has no test split. */
   test: metricsSchema.nullable(),
 });
 export type TrainResult = z.infer<typeof trainResult>;
+
+/** How long a training run should take here, before it starts (null seconds: nothing measured yet). */
+export const trainEstimate = z.object({
+  kind: classifierKind,
+  trainRows: z.number(),
+  seconds: z.number().nullable(),
+  /** Set when the estimate is over 30 minutes: says so and suggests a row cap. */
+  warning: z.string().nullable(),
+  basis: z.string(),
+});
+export type TrainEstimate = z.infer<typeof trainEstimate>;
 
 /** What an experiment (or the offline demo) made: its dataset, one set per backbone, the runs. */
 export const experimentResult = z.object({ datasetId: z.number(), sets: z.array(z.number()), runs: z.array(z.number()) });
@@ -186,10 +207,17 @@ export const trainingApi = {
         kind: classifierKind,
         params: z.record(z.string(), z.unknown()).default({}),
         seed: seed.default(0),
+        /** Train on a seeded subsample of at most this many training rows (for sets too large to fit in time). */
+        maxRows: z.number().int().min(2).max(100_000_000).optional(),
       })
       .strict(),
     jobOf('train', trainResult),
     'Train a classifier on an embedding set (a job). Params are validated against the kind\'s schema.',
+  ),
+  'runs.estimate': method(
+    z.object({ setId: id, kind: classifierKind, maxRows: z.number().int().min(2).optional() }).strict(),
+    trainEstimate,
+    'The estimated duration of a training run before it starts, scaled from this machine\'s finished runs of the kind.',
   ),
   'runs.list': method(z.object({ setId: id.optional() }).strict(), z.array(run), 'Runs, newest first.'),
   'runs.get': method(z.object({ id }).strict(), runDetail, 'One run with its metrics and epoch logs.'),

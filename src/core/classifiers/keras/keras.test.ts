@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { roundTripModel } from '../model-codec';
 import { defaultParams } from '../params-helpers';
 import { keras as kerasSpec } from './index';
 import { KerasClassifier } from './keras';
@@ -32,7 +33,7 @@ describe('keras (tfjs layers Sequential)', () => {
     const pa = await a.predictProba(X);
     const pb = await b.predictProba(X);
     expect(Array.from(pb.data)).toEqual(Array.from(pa.data));
-    const again = KerasClassifier.load(JSON.parse(JSON.stringify(a.toJSON())));
+    const again = KerasClassifier.load(roundTripModel(a.toJSON()));
     expect(Array.from(await again.predict(X))).toEqual(Array.from(await a.predict(X)));
     const acc = (await a.predict(X)).filter((p, i) => p === y[i]).length / 150;
     expect(acc).toBeGreaterThan(0.9);

@@ -5,7 +5,7 @@ import { argmaxRows, takeLabels, takeRows, type Matrix } from '../../math/matrix
 import { renormalizeRowsInPlace } from '../../math/normalize';
 import { Prng, permutation, stratifiedSplit } from '../../math/prng';
 import { initTf, tfBackend } from '../tf-backend';
-import { b64ToF32, f32ToB64, type Classifier, type ClassifierContext, type FitOptions, type SavedModel } from '../types';
+import { stateF32, type Classifier, type ClassifierContext, type FitOptions, type SavedModel } from '../types';
 import type { KerasParams } from './params';
 
 type Tf = Awaited<ReturnType<typeof initTf>>['tf'];
@@ -186,14 +186,14 @@ export class KerasClassifier implements Classifier<KerasParams> {
       params: { ...this.params },
       numClasses: this.numClasses,
       dim: this.dim,
-      state: { seed: this.seed, weights: this.weights.map((w) => f32ToB64(w)) },
+      state: { seed: this.seed, weights: [...this.weights] },
     };
   }
 
   /** Rebuilds a fitted classifier from toJSON() output. */
   static load(saved: SavedModel): KerasClassifier {
     const c = new KerasClassifier(saved.params as unknown as KerasParams, { numClasses: saved.numClasses, seed: (saved.state.seed as number) ?? 0 });
-    c.weights = (saved.state.weights as string[]).map((s) => b64ToF32(s));
+    c.weights = (saved.state.weights as unknown[]).map((w) => stateF32(w));
     c.dim = saved.dim;
     return c;
   }

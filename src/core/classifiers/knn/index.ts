@@ -11,6 +11,8 @@ export const knn = defineClassifier({
   tags,
   forSubset: (params, s) =>
     params.k <= s.rows ? { params, notes: [] } : { params: { ...params, k: s.rows }, notes: [`k clamped from ${params.k} to the subset's ${s.rows} images`] },
+  checkSet: (p, set) =>
+    p.k > set.trainRows ? `k = ${p.k} is more than the ${set.trainRows} training images of this set: choose k of at most ${set.trainRows}.` : null,
   create: (params, ctx) => new KnnClassifier(params, ctx),
   load: (saved) => KnnClassifier.load(saved),
   exportHead: (clf, io) => {

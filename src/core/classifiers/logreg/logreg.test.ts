@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { roundTripModel } from '../model-codec';
 import { defaultParams } from '../params-helpers';
 import { logreg as logregSpec } from './index';
 import { LogregClassifier, fitMultinomial } from './logreg';
@@ -58,7 +59,7 @@ describe('logistic regression matches scikit-learn LogisticRegression', () => {
     const pred = await clf.predict(X);
     expect(Array.from(pred).join('')).toBe(SK_C001.pred);
     // Reload reproduces the predictions.
-    const again = LogregClassifier.load(JSON.parse(JSON.stringify(clf.toJSON())));
+    const again = LogregClassifier.load(roundTripModel(clf.toJSON()));
     expect(Array.from(await again.predict(X)).join('')).toBe(SK_C001.pred);
   });
 

@@ -6,7 +6,7 @@ import { argmaxRows, takeLabels, takeRows, type Matrix } from '../../math/matrix
 import { columnStandardizer, softmaxRowsInPlace, standardizeRows } from '../../math/normalize';
 import { stratifiedSplit } from '../../math/prng';
 import { initTf, tfBackend } from '../tf-backend';
-import { b64ToF32, f32ToB64, type Classifier, type ClassifierContext, type FitOptions, type SavedModel } from '../types';
+import { stateF32, type Classifier, type ClassifierContext, type FitOptions, type SavedModel } from '../types';
 import type { LogregParams } from './params';
 
 type Tf = Awaited<ReturnType<typeof initTf>>['tf'];
@@ -222,10 +222,10 @@ export class LogregClassifier implements Classifier<LogregParams> {
       numClasses: this.numClasses,
       dim: this.dim,
       state: {
-        W: f32ToB64(this.W),
-        b: f32ToB64(this.b),
-        mean: f32ToB64(this.mean),
-        std: f32ToB64(this.std),
+        W: this.W,
+        b: this.b,
+        mean: this.mean,
+        std: this.std,
         chosenC: this.chosenC,
       },
     };
@@ -235,10 +235,10 @@ export class LogregClassifier implements Classifier<LogregParams> {
   static load(saved: SavedModel): LogregClassifier {
     const c = new LogregClassifier(saved.params as unknown as LogregParams, { numClasses: saved.numClasses, seed: 0 });
     const s = saved.state;
-    c.W = b64ToF32(s.W as string);
-    c.b = b64ToF32(s.b as string);
-    c.mean = b64ToF32(s.mean as string);
-    c.std = b64ToF32(s.std as string);
+    c.W = stateF32(s.W);
+    c.b = stateF32(s.b);
+    c.mean = stateF32(s.mean);
+    c.std = stateF32(s.std);
     c.chosenC = (s.chosenC as number | null) ?? null;
     c.dim = saved.dim;
     return c;

@@ -8,7 +8,8 @@ import type { AdamConfig, MlpEngine } from './engine';
 import { initTf } from '../tf-backend';
 import type { Matrix } from '../../math/matrix';
 import { Prng } from '../../math/prng';
-import { b64ToF32 } from '../types';
+import { roundTripModel } from '../model-codec';
+import { stateF32 } from '../types';
 
 /**
  * Independent float64 reference of two full-batch training steps of the PyTorch recipe: nn.Linear init
@@ -202,7 +203,7 @@ describe('mlp (the study\'s PyTorch recipe)', () => {
     const clf = new MlpClassifier(params, { numClasses: 3, seed: 42 });
     await onEngine(engine, () => clf.fit(X, y));
     expect(clf.engine).toMatch(engine === 'onnx' ? /^onnxruntime-cpu$/ : /^tfjs-/);
-    const theta = b64ToF32(clf.toJSON().state.theta as string);
+    const theta = stateF32(clf.toJSON().state.theta);
     const ref = reference(Xr, yr, 5, 3, 42, 0.01, 2);
     expect(theta.length).toBe(ref.length);
     for (let i = 0; i < ref.length; i++) expect(Math.abs(theta[i]! - ref[i]!)).toBeLessThan(2e-6);
@@ -223,13 +224,13 @@ describe('mlp (the study\'s PyTorch recipe)', () => {
     const a = await fitOn('onnx');
     const b = await fitOn('onnx');
     const t = await fitOn('tfjs');
-    const ta = b64ToF32(a.toJSON().state.theta as string);
-    expect(b64ToF32(b.toJSON().state.theta as string)).toEqual(ta);
+    const ta = stateF32(a.toJSON().state.theta);
+    expect(stateF32(b.toJSON().state.theta)).toEqual(ta);
     expect(t.bestEpoch).toBe(a.bestEpoch);
     // float32 sums in another order: the engines differ by rounding only.
-    const tt = b64ToF32(t.toJSON().state.theta as string);
+    const tt = stateF32(t.toJSON().state.theta);
     for (let i = 0; i < ta.length; i++) expect(Math.abs(ta[i]! - tt[i]!)).toBeLessThan(1e-5);
-    const loaded = MlpClassifier.load(JSON.parse(JSON.stringify(a.toJSON())));
+    const loaded = MlpClassifier.load(roundTripModel(a.toJSON()));
     expect(await loaded.predict(Xb)).toEqual(await a.predict(Xb));
     expect((await loaded.predictProba(Xb)).data).toEqual((await a.predictProba(Xb)).data);
   });

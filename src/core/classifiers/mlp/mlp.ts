@@ -2,7 +2,7 @@ import { LabError } from '../../errors';
 import { argmaxRows, takeLabels, takeRows, type Matrix } from '../../math/matrix';
 import { Prng, permutation, stratifiedSplit } from '../../math/prng';
 import { initTf, type Tf } from '../tf-backend';
-import { b64ToF32, f32ToB64, type Classifier, type ClassifierContext, type EpochLog, type FitOptions, type SavedModel } from '../types';
+import { stateF32, type Classifier, type ClassifierContext, type EpochLog, type FitOptions, type SavedModel } from '../types';
 import { OnnxMlpTrainer } from './mlp-onnx';
 import type { AdamConfig, MlpEngine } from './engine';
 import { forwardTf, mlpLayout, TfjsMlpTrainer } from './mlp-tfjs';
@@ -212,14 +212,14 @@ export class MlpClassifier implements Classifier<MlpParams> {
       params: { ...this.params },
       numClasses: this.numClasses,
       dim: this.dim,
-      state: { theta: f32ToB64(this.theta), bestEpoch: this.bestEpoch, seed: this.seed },
+      state: { theta: this.theta, bestEpoch: this.bestEpoch, seed: this.seed },
     };
   }
 
   /** Rebuilds a fitted classifier from toJSON() output. */
   static load(saved: SavedModel): MlpClassifier {
     const c = new MlpClassifier(saved.params as unknown as MlpParams, { numClasses: saved.numClasses, seed: (saved.state.seed as number) ?? 0 });
-    c.theta = b64ToF32(saved.state.theta as string);
+    c.theta = stateF32(saved.state.theta);
     c.bestEpoch = (saved.state.bestEpoch as number) ?? 0;
     c.dim = saved.dim;
     return c;

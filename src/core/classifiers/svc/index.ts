@@ -9,6 +9,8 @@ export const svc = defineClassifier({
   text,
   params: svcParams,
   tags,
+  // SMO over the kernel matrix: fit time grows about as n^2 (scikit-learn's docs say n^2 to n^3).
+  costExponent: 2,
   create: (params, ctx) => new SVC(params, ctx),
   load: (saved) => SVC.load(saved),
   exportHead: (clf, io) => {

@@ -4,7 +4,7 @@
  */
 import { LabError } from '../../errors';
 import { matrix, type Matrix } from '../../math/matrix';
-import { b64ToF32, f32ToB64, type SavedModel } from '../types';
+import { stateF32, type SavedModel } from '../types';
 import { rbfOnnx } from './kernel-onnx';
 import { rbfCross, squaredNorms } from './kernel-rbf';
 import type { PairResults } from './svc-train';
@@ -77,8 +77,8 @@ export function modelState(m: SvcModel, seed: number): Record<string, unknown> {
     classes: Array.from(m.classes),
     gamma: m.gamma,
     nSupport: Array.from(m.nSV),
-    supportVectors: f32ToB64(m.sv.data),
-    dualCoef: f32ToB64(m.svCoef),
+    supportVectors: m.sv.data,
+    dualCoef: m.svCoef,
     rho: Array.from(m.rho),
     probA: m.probA ? Array.from(m.probA) : null,
     probB: m.probB ? Array.from(m.probB) : null,
@@ -91,8 +91,8 @@ export function modelFromSaved(saved: SavedModel): SvcModel {
   const classes = Int32Array.from(s.classes as number[]);
   const nSV = Int32Array.from(s.nSupport as number[]);
   const total = nSV.reduce((a, b) => a + b, 0);
-  const svData = b64ToF32(String(s.supportVectors));
-  const svCoef = b64ToF32(String(s.dualCoef));
+  const svData = stateF32(s.supportVectors);
+  const svCoef = stateF32(s.dualCoef);
   const rho = Float64Array.from(s.rho as number[]);
   const k = classes.length;
   if (

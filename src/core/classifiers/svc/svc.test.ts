@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { roundTripModel } from '../model-codec';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -199,7 +200,7 @@ describe('SVC save/load, progress, cancel and errors', () => {
     const { train, test, ytr } = loadRef('blobs');
     const svc = new SVC(DEFAULTS, { numClasses: 4, seed: 3 });
     await svc.fit(train, ytr);
-    const saved = JSON.parse(JSON.stringify(svc.toJSON())) as ReturnType<SVC['toJSON']>;
+    const saved = roundTripModel(svc.toJSON()) as ReturnType<SVC['toJSON']>;
     expect(saved.kind).toBe('svc');
     const back = SVC.load(saved);
     expect(Array.from(await back.predict(test))).toEqual(Array.from(await svc.predict(test)));

@@ -32,3 +32,31 @@ export function bytes(n: number | null | undefined): string {
 export function int(n: number | null | undefined): string {
   return n === null || n === undefined ? '–' : n.toLocaleString('en-US');
 }
+
+/** "ETA …" once a job has a rate (some work done, over some time); null before that, never "ETA 0 ms" at its start. */
+export function eta(p: { ratePerSec: number | null; etaSec: number | null; done?: number } | undefined): string | null {
+  if (!p || !p.ratePerSec || p.ratePerSec <= 0 || p.etaSec === null || !Number.isFinite(p.etaSec)) return null;
+  if (p.done !== undefined && p.done <= 0) return null;
+  return `ETA ${duration(p.etaSec)}`;
+}
+
+/** A job's state in words while it waits: "queued (2 ahead)". */
+export function queuedText(ahead: number | null | undefined): string {
+  return ahead === null || ahead === undefined ? 'queued' : `queued (${ahead} ahead)`;
+}
+
+/** The local time of day of an ISO timestamp (HH:MM:SS), with the date when it is not today. */
+export function clock(iso: string | null | undefined, now = new Date()): string {
+  if (!iso) return '–';
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return '–';
+  const time = d.toLocaleTimeString('en-GB', { hour12: false });
+  return d.toDateString() === now.toDateString() ? time : `${d.toISOString().slice(0, 10)} ${time}`;
+}
+
+/** Seconds from a job's start to its end (or to now while it runs); null before it started. */
+export function jobSeconds(job: { startedAt: string | null; finishedAt: string | null }, now = Date.now()): number | null {
+  if (!job.startedAt) return null;
+  const end = job.finishedAt ? Date.parse(job.finishedAt) : now;
+  return Math.max(0, (end - Date.parse(job.startedAt)) / 1000);
+}

@@ -1,5 +1,5 @@
 import type { Backbone, MethodOutput } from '../../../../shared/contract';
-import { errMsg } from '../errors';
+import { errDetail, errMsg } from '../errors';
 import { latestOnly } from '../latest';
 import { client } from '../transport';
 import { jobsStore } from './jobs.svelte';
@@ -14,6 +14,8 @@ class BackbonesStore {
   loaded = $state(false);
   error = $state<string | null>(null);
   addError = $state<string | null>(null);
+  /** The technical detail behind addError (onnxruntime's message), shown on demand. */
+  addErrorDetail = $state<string | null>(null);
   adding = $state(false);
   /** Download errors per `model/precision`. */
   downloadErrors = $state<Record<string, string>>({});
@@ -49,12 +51,14 @@ class BackbonesStore {
   async add(file: string, name: string): Promise<boolean> {
     this.adding = true;
     this.addError = null;
+    this.addErrorDetail = null;
     try {
       await client.call('backbones.add', { file: file.trim(), ...(name.trim() ? { name: name.trim() } : {}) });
       await this.refresh();
       return true;
     } catch (err) {
       this.addError = errMsg(err);
+      this.addErrorDetail = errDetail(err);
       return false;
     } finally {
       this.adding = false;

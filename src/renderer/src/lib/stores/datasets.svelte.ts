@@ -28,6 +28,10 @@ class DatasetsStore extends ListStore<DatasetSummary> {
     jobsStore.onSettled((j) => {
       if (j.kind === 'import' || j.kind === 'download' || j.kind === 'experiment') void this.refresh();
     });
+    // The demo (an experiment) creates its dataset minutes before it ends: show it when its next phase starts.
+    jobsStore.onPhase((p) => {
+      if (p.kind === 'experiment' || p.kind === 'download') void this.refresh();
+    });
   }
 
   refresh(): Promise<void> {

@@ -12,18 +12,28 @@ class JobsStore {
   error = $state<string | null>(null);
   open = $state(false);
   private listeners = new Set<(job: Job) => void>();
+  private phaseListeners = new Set<(p: Progress) => void>();
   private guard = latestOnly();
 
   constructor() {
     client.on('job.progress', (p) => {
+      const phaseChanged = this.live[p.jobId]?.phase !== p.phase;
       this.live[p.jobId] = p;
       const j = this.jobs.find((x) => x.id === p.jobId);
       if (j) {
         j.status = 'running';
+        j.ahead = null;
         j.phase = p.phase;
         j.done = p.done;
         j.total = p.total;
       }
+      // A new phase means the job wrote something others show (a dataset, a set, a run): lists follow.
+      if (phaseChanged) for (const fn of [...this.phaseListeners]) fn(p);
+    });
+    client.on('job.queued', (p) => {
+      const j = this.jobs.find((x) => x.id === p.jobId);
+      if (j) j.ahead = p.ahead;
+      else void this.refresh();
     });
     client.on('job.started', () => void this.refresh());
     client.on('job.finished', (p) => void this.settle(p.jobId));
@@ -77,6 +87,12 @@ class JobsStore {
         })
         .catch(() => undefined);
     });
+  }
+
+  /** Calls `fn` when a running job enters a new phase (lists refresh without waiting for its end). */
+  onPhase(fn: (p: Progress) => void): () => void {
+    this.phaseListeners.add(fn);
+    return () => this.phaseListeners.delete(fn);
   }
 
   /** Calls `fn` whenever a job reaches a final status (pages refresh their lists). */

@@ -14,12 +14,15 @@ class ProbeStore extends ListStore<ProbeResult> {
   sendError = $state<string | null>(null);
   sending = $state(false);
   jobId = $state<string | null>(null);
+  /** Files of the last drop that were not tried, each with the reason (the others were). */
+  refused = $state<{ name: string; reason: string }[]>([]);
 
   constructor() {
     super();
     jobsStore.onSettled((j) => {
       if (j.kind !== 'probe' || this.setId === null) return;
       if (j.id === this.jobId && j.status !== 'done') this.sendError = j.error ?? `The job ended as ${j.status}.`;
+      if (j.id === this.jobId && j.kind === 'probe' && j.result) this.refused = [...this.refused, ...j.result.refused];
       void this.load(this.setId);
     });
   }
@@ -41,16 +44,18 @@ class ProbeStore extends ListStore<ProbeResult> {
 
   async send(setId: number, files: File[]): Promise<void> {
     this.sendError = null;
-    const images = files.filter((f) => f.type.startsWith('image/') || /\.(jpe?g|png|webp|gif|bmp|tiff?|avif)$/i.test(f.name));
-    if (!images.length) {
-      this.sendError = 'None of these files is an image (JPEG, PNG, WebP, GIF, BMP, TIFF, AVIF).';
-      return;
+    // Each file on its own: those that cannot be tried are listed with the reason, the others are sent.
+    const refused: { name: string; reason: string }[] = [];
+    const images: File[] = [];
+    for (const f of files) {
+      const name = f.name || 'pasted image';
+      if (!(f.type.startsWith('image/') || /\.(jpe?g|png|webp|gif|bmp|tiff?|avif)$/i.test(f.name))) refused.push({ name, reason: 'Not an image (JPEG, PNG, WebP, GIF, BMP, TIFF, AVIF).' });
+      else if (f.size === 0) refused.push({ name, reason: 'The file is empty (0 bytes).' });
+      else if (f.size > MAX_IMAGE_BYTES) refused.push({ name, reason: `Larger than ${Math.round(MAX_IMAGE_BYTES / 1e6)} MB; use a smaller image.` });
+      else images.push(f);
     }
-    const tooBig = images.find((f) => f.size > MAX_IMAGE_BYTES);
-    if (tooBig) {
-      this.sendError = `${tooBig.name} is larger than ${Math.round(MAX_IMAGE_BYTES / 1e6)} MB; use a smaller image.`;
-      return;
-    }
+    this.refused = refused;
+    if (!images.length) return;
     this.sending = true;
     try {
       const payload = await Promise.all(images.slice(0, 16).map(async (f, i) => ({ name: f.name || `pasted-${i + 1}.png`, dataBase64: await toBase64(f) })));

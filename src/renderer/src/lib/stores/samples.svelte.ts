@@ -1,4 +1,4 @@
-import type { SampleItem } from '../../../../shared/contract';
+import type { MethodOutput, SampleItem } from '../../../../shared/contract';
 import { errMsg } from '../errors';
 import { client } from '../transport';
 
@@ -14,6 +14,32 @@ class SamplesStore {
   loading = $state(false);
   error = $state<string | null>(null);
   private seq = 0;
+  /** The sample opened from the grid (larger image, facts, neighbours), and its error. */
+  detail = $state<MethodOutput<'samples.get'> | null>(null);
+  detailError = $state<string | null>(null);
+  detailLoading = $state(false);
+  private detailSeq = 0;
+
+  async show(sampleId: number): Promise<void> {
+    const seq = ++this.detailSeq;
+    this.detailLoading = true;
+    this.detailError = null;
+    try {
+      const d = await client.call('samples.get', { sampleId });
+      if (seq === this.detailSeq) this.detail = d;
+    } catch (err) {
+      if (seq === this.detailSeq) this.detailError = errMsg(err);
+    } finally {
+      if (seq === this.detailSeq) this.detailLoading = false;
+    }
+  }
+
+  hide(): void {
+    this.detailSeq++;
+    this.detail = null;
+    this.detailError = null;
+    this.detailLoading = false;
+  }
 
   get pages(): number {
     return Math.max(1, Math.ceil(this.total / this.pageSize));
@@ -30,6 +56,7 @@ class SamplesStore {
   }
 
   close(): void {
+    this.hide();
     this.datasetId = null;
     this.items = [];
   }

@@ -19,6 +19,9 @@ class SetsStore extends ListStore<EmbeddingSet> {
     jobsStore.onSettled((j) => {
       if (j.kind === 'embed' || j.kind === 'experiment') void this.refresh();
     });
+    jobsStore.onPhase((p) => {
+      if (p.kind === 'embed' || p.kind === 'experiment') void this.refresh();
+    });
   }
 
   get done(): EmbeddingSet[] {
@@ -40,6 +43,21 @@ class SetsStore extends ListStore<EmbeddingSet> {
     return this.fetchList(() => client.call('sets.list', {}));
   }
 
+  /** The embedding job started from this window for each set (its Start/Resume button hides while it is active). */
+  jobBySet = $state<Record<number, string>>({});
+
+  /** Whether this window started an embedding job for the set that is still queued or running. */
+  hasActiveJob(setId: number): boolean {
+    const id = this.jobBySet[setId];
+    return !!id && jobsStore.active.some((j) => j.id === id);
+  }
+
+  private async remember(job: { id: string }, key: { datasetId: number; backboneId: number; preset: string }): Promise<void> {
+    await this.refresh();
+    const s = this.list.find((x) => x.datasetId === key.datasetId && x.backboneId === key.backboneId && x.preset === key.preset);
+    if (s) this.jobBySet[s.id] = job.id;
+  }
+
   async start(input: EmbedInput): Promise<string | null> {
     this.starting = true;
     this.startError = null;
@@ -47,7 +65,7 @@ class SetsStore extends ListStore<EmbeddingSet> {
       const job = await client.call('embeddings.start', input);
       jobsStore.track(job, false);
       this.jobId = job.id;
-      void this.refresh();
+      void this.remember(job, { datasetId: input.datasetId, backboneId: input.backboneId, preset: input.preset ?? 'dinov2-eval' });
       return job.id;
     } catch (err) {
       this.startError = errMsg(err);
@@ -64,6 +82,7 @@ class SetsStore extends ListStore<EmbeddingSet> {
       const job = await client.call('embeddings.start', { datasetId: s.datasetId, backboneId: s.backboneId, preset });
       jobsStore.track(job, false);
       this.jobId = job.id;
+      this.jobBySet[s.id] = job.id;
       void this.refresh();
     });
   }

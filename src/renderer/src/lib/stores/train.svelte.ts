@@ -37,15 +37,32 @@ class TrainStore {
       const at = lastEpoch === undefined || lastEpoch < p.epoch ? -1 : list.findIndex((e) => e.epoch === p.epoch);
       if (at >= 0) list[at] = log;
       else list.push(log);
-      if (!this.runs.some((r) => r.id === p.runId)) void this.refresh();
-      if (this.focus === null) this.focus = p.runId;
+      // A run with a logged epoch is training, whatever an older list said.
+      const run = this.runs.find((r) => r.id === p.runId);
+      if (!run) void this.refresh();
+      else if (run.status === 'queued') run.status = 'running';
+      if (!this.focusIsRunning()) this.focus = p.runId;
     });
     client.on('job.started', (p) => {
       if (p.kind === 'train') void this.refresh();
     });
+    // The job process marks its run 'running' and then reports its first phase: the list follows at once,
+    // and the live panel moves to the run that trains (not the last one queued).
+    jobsStore.onPhase((p) => {
+      if (p.kind !== 'train' && p.kind !== 'experiment') return;
+      void this.refresh().then(() => {
+        if (this.focusIsRunning()) return;
+        const running = this.runs.find((r) => r.job_id === p.jobId && r.status === 'running') ?? this.runs.find((r) => r.status === 'running');
+        if (running) this.focus = running.id;
+      });
+    });
     jobsStore.onSettled((j) => {
       if (j.kind === 'train' || j.kind === 'experiment') void this.refresh();
     });
+  }
+
+  private focusIsRunning(): boolean {
+    return this.runs.find((r) => r.id === this.focus)?.status === 'running';
   }
 
   get active(): Run[] {
@@ -98,8 +115,9 @@ class TrainStore {
       const job = await client.call('runs.start', { setId: this.setId, kind, params, seed });
       jobsStore.track(job, false);
       await this.refresh();
+      // The live panel keeps showing a run that trains; a queued run is shown only when none does.
       const run = this.runs.find((r) => r.job_id === job.id);
-      if (run) this.focus = run.id;
+      if (run && !this.focusIsRunning()) this.focus = run.id;
       return true;
     } catch (err) {
       this.startErrors[kind] = errMsg(err);

@@ -13,7 +13,7 @@ const run: StudyRun = {
     dataset: { id: 1, name: 'Shapes-10', fingerprint: 'ab'.repeat(32) }, backbone: { id: 4, name: 'dinov2-small', sha256: 'cd'.repeat(32) },
     embedding_set: { id: 2, preset: 'dinov2-eval', preprocessing: 'graph' }, kind: 'mlp', params: { epochs: 5, hidden: 256 }, seed: 3,
     backend: 'onnxruntime-cpu', app_version: '0.1.0', started_at: '2026-01-01T00:00:01.000Z', finished_at: '2026-01-01T00:00:03.000Z',
-    duration_seconds: 2, selected_on_test: false, sweep_id: null, snapshot: true,
+    duration_seconds: 2, selected_on_test: false, sweep_id: null, max_train_rows: null, train_metric_rows: 120, snapshot: true,
     command: "dinolab train --set 2 --model mlp --param epochs=5 --param hidden=256 --seed 3",
   },
 };
