@@ -72,7 +72,12 @@ export function listSweepRuns(db: Db, sweepId: number): SweepRunRow[] {
     .all(sweepId) as SweepRunRow[];
 }
 
-/** Files a queued run under a sweep cell (replacing a cell's unfinished run, which is deleted) and groups it. */
+/**
+ * Files a queued run under a sweep cell (replacing a cell's unfinished run, which is deleted) and groups it.
+ * BEGIN IMMEDIATE: it reads, then writes, in a job process while the host writes the job's progress; a
+ * deferred transaction whose snapshot went stale in between fails at once with "database is locked"
+ * (SQLITE_BUSY_SNAPSHOT, no busy wait), while an immediate one waits for the lock (concurrent-writes.test.ts).
+ */
 export function attachSweepRun(db: Db, c: { sweepId: number; sizeIndex: number; repeat: number; kind: string; runId: number; trainRows: number; minPerClass: number; note: string | null }): void {
   db.transaction(() => {
     const old = db.prepare('SELECT run_id FROM sweep_runs WHERE sweep_id = ? AND size_index = ? AND repeat = ? AND kind = ?').get(c.sweepId, c.sizeIndex, c.repeat, c.kind) as { run_id: number } | undefined;
@@ -88,7 +93,7 @@ export function attachSweepRun(db: Db, c: { sweepId: number; sizeIndex: number; 
       c.minPerClass,
       c.note,
     );
-  })();
+  }).immediate();
 }
 
 /** Marks a dead sweep job's sweep interrupted (resumable). */

@@ -9,9 +9,8 @@
 import { isClassifierKind, type ClassifierKind, type SweepInfo } from '../../shared/contract';
 import { paramsForSubset } from '../classifiers/registry';
 import type { Db } from '../db/database';
-import { getSet } from '../embeddings/queries';
+import { getSet, loadSetData } from '../embeddings/queries';
 import { LabError, toLabError } from '../errors';
-import { loadSetData } from '../runs/queries';
 import { createRun, executeRun, type TrainCallbacks } from '../runs/train-run';
 import { attachSweepRun, classCount, getSweepRow, listSweepRuns, setSweepStatus, type SweepRow } from './queries';
 import { minPerClass, stratifiedSubset, type SweepSize } from './subset';
