@@ -16,10 +16,11 @@ import { KnnClassifier } from '../classifiers/knn/knn';
 import type { Db } from '../db/database';
 import { getSetRow, loadSetMatrix } from '../embeddings/queries';
 import { LabError } from '../errors';
-import { initTf } from '../classifiers/tf-backend';
 import type { Matrix } from '../math/matrix';
+import { cholesky, gemm, lowerInverse } from '../math/ort-linalg';
 import { OOD_K } from '../predict/probe';
-import { listRuns, loadRunClassifier } from '../runs/queries';
+import { loadRunClassifier } from '../runs/models/queries';
+import { listRuns } from '../runs/queries';
 import { oodMetrics, rocCurve, type OodMetrics } from './ood-metrics';
 
 export interface OodRequest {
@@ -82,20 +83,16 @@ async function knnScores(train: Matrix, y: Int32Array, q: Matrix): Promise<{ k1:
   return { k1, kTry };
 }
 
-/** Ledoit-Wolf shrunk covariance of class-centred rows (scikit-learn's ledoit_wolf, assume_centered=True). */
-export function ledoitWolf(Xc: Float64Array, n: number, D: number, S: Float64Array): { cov: Float64Array; shrinkage: number } {
-  // S (D x D) = Xc^T Xc / n, computed by the caller. beta from sum_i ||x_i||^4 (see the module comment).
+/**
+ * Ledoit-Wolf shrunk covariance (scikit-learn's ledoit_wolf, assume_centered=True) of n class-centred rows,
+ * from S = Xc^T Xc / n (D x D) and sum4 = sum_i ||x_i||^4 over those rows.
+ */
+export function ledoitWolf(S: Float64Array, n: number, D: number, sum4: number): { cov: Float64Array; shrinkage: number } {
   let trace = 0;
   for (let j = 0; j < D; j++) trace += S[j * D + j]!;
   const mu = trace / D;
   let fro2 = 0;
   for (let i = 0; i < D * D; i++) fro2 += S[i]! * S[i]!;
-  let sum4 = 0;
-  for (let i = 0; i < n; i++) {
-    let s = 0;
-    for (let j = 0; j < D; j++) s += Xc[i * D + j]! ** 2;
-    sum4 += s * s;
-  }
   let beta = (1 / (D * n)) * (sum4 / n - fro2);
   const delta = (fro2 - 2 * mu * trace + D * mu * mu) / D;
   beta = Math.min(beta, delta);
@@ -106,99 +103,129 @@ export function ledoitWolf(Xc: Float64Array, n: number, D: number, S: Float64Arr
   return { cov, shrinkage };
 }
 
-/** Inverse of a symmetric positive definite matrix by Cholesky. */
-function spdInverse(A: Float64Array, D: number): Float64Array {
-  const L = new Float64Array(D * D);
-  for (let i = 0; i < D; i++) {
-    for (let j = 0; j <= i; j++) {
-      let s = A[i * D + j]!;
-      for (let k = 0; k < j; k++) s -= L[i * D + k]! * L[j * D + k]!;
-      if (i === j) {
-        if (!(s > 0)) throw new LabError('invalid_input', 'The training covariance is singular even after shrinkage (constant features?).');
-        L[i * D + i] = Math.sqrt(s);
-      } else L[i * D + j] = s / L[j * D + j]!;
-    }
-  }
-  // inv(L) by forward substitution, then inv(A) = inv(L)^T inv(L).
-  const Li = new Float64Array(D * D);
-  for (let c = 0; c < D; c++) {
-    for (let i = c; i < D; i++) {
-      let s = i === c ? 1 : 0;
-      for (let k = c; k < i; k++) s -= L[i * D + k]! * Li[k * D + c]!;
-      Li[i * D + c] = s / L[i * D + i]!;
-    }
-  }
-  const inv = new Float64Array(D * D);
-  for (let i = 0; i < D; i++)
-    for (let j = 0; j <= i; j++) {
-      let s = 0;
-      for (let k = i; k < D; k++) s += Li[k * D + i]! * Li[k * D + j]!;
-      inv[i * D + j] = s;
-      inv[j * D + i] = s;
-    }
-  return inv;
+/** Rows per block of the covariance product and of the query whitening (bounds the float32 copies). */
+const ROW_BLOCK = 4096;
+
+export interface MahalanobisScorer {
+  /** Minus the smallest squared Mahalanobis distance of each row to a class mean. */
+  score(q: Matrix): Promise<Float64Array>;
+  shrinkage: number;
+  /** Seconds spent building it: the covariance product, and the factorisation and whitening matrix. */
+  seconds: { covariance: number; factor: number };
 }
 
-/** The Mahalanobis scorer of a training split: minus the smallest squared distance to a class mean. */
-export async function mahalanobisScorer(train: Matrix, y: Int32Array): Promise<{ score: (q: Matrix) => Promise<Float64Array>; shrinkage: number }> {
-  const { tf } = await initTf();
+/**
+ * The Mahalanobis scorer of a training split. Σ (Ledoit-Wolf) = L L^T by a blocked Cholesky; W = L^{-1}
+ * whitens, so d_c(x) = ||W x - W mu_c||^2 = ||z||^2 - 2 z·m_c + ||m_c||^2 with z = W x, m_c = W mu_c. The
+ * O(n D^2) covariance and query products run in float32 on onnxruntime's Gemm (summed in float64), the
+ * O(D^3) factorisation and inverse in float64 (ort-linalg.ts).
+ */
+export async function mahalanobisScorer(train: Matrix, y: Int32Array): Promise<MahalanobisScorer> {
   const n = train.rows;
   const D = train.cols;
   const C = 1 + Math.max(0, ...y);
+  const t0 = performance.now();
   const means = new Float64Array(C * D);
   const cnt = new Float64Array(C);
   for (let i = 0; i < n; i++) {
-    cnt[y[i]!]!++;
-    for (let j = 0; j < D; j++) means[y[i]! * D + j]! += train.data[i * D + j]!;
+    const c = y[i]!;
+    cnt[c]!++;
+    for (let j = 0; j < D; j++) means[c * D + j]! += train.data[i * D + j]!;
   }
   for (let c = 0; c < C; c++) for (let j = 0; j < D; j++) means[c * D + j]! /= Math.max(1, cnt[c]!);
-  const Xc = new Float64Array(n * D);
-  for (let i = 0; i < n; i++) for (let j = 0; j < D; j++) Xc[i * D + j] = train.data[i * D + j]! - means[y[i]! * D + j]!;
-  // S = Xc^T Xc / n as one float32 product (the shrinkage and inverse run in float64).
-  const Sf = tf.tidy(() => {
-    const x = tf.tensor2d(Float32Array.from(Xc), [n, D]);
-    return tf.matMul(tf.transpose(x), x).div(n);
-  });
-  const S = Float64Array.from((await Sf.data()) as Float32Array);
-  Sf.dispose();
-  for (let i = 0; i < D; i++) for (let j = 0; j < i; j++) S[i * D + j] = S[j * D + i] = (S[i * D + j]! + S[j * D + i]!) / 2;
-  const { cov, shrinkage } = ledoitWolf(Xc, n, D, S);
-  const P = spdInverse(cov, D);
-  // d_c(x) = x'Px - 2 (P mu_c)'x + mu_c'P mu_c.
-  const Pmu = new Float64Array(C * D);
-  const muPmu = new Float64Array(C);
-  for (let c = 0; c < C; c++) {
-    for (let i = 0; i < D; i++) {
+  // S = Xc^T Xc / n over row blocks of class-centred rows; sum4 in the same pass.
+  const S = new Float64Array(D * D);
+  let sum4 = 0;
+  for (let r0 = 0; r0 < n; r0 += ROW_BLOCK) {
+    const rb = Math.min(ROW_BLOCK, n - r0);
+    const xb = new Float32Array(rb * D);
+    for (let i = 0; i < rb; i++) {
+      const c = y[r0 + i]!;
       let s = 0;
-      for (let j = 0; j < D; j++) s += P[i * D + j]! * means[c * D + j]!;
-      Pmu[c * D + i] = s;
-      muPmu[c]! += s * means[c * D + i]!;
+      for (let j = 0; j < D; j++) {
+        const v = train.data[(r0 + i) * D + j]! - means[c * D + j]!;
+        xb[i * D + j] = v;
+        s += v * v;
+      }
+      sum4 += s * s;
     }
+    const g = await gemm(xb, rb, D, xb, rb, D, { transA: true });
+    for (let i = 0; i < D * D; i++) S[i]! += g[i]!;
   }
+  for (let i = 0; i < D; i++) {
+    S[i * D + i]! /= n;
+    for (let j = 0; j < i; j++) S[i * D + j] = S[j * D + i] = (S[i * D + j]! + S[j * D + i]!) / (2 * n);
+  }
+  const t1 = performance.now();
+  const { cov, shrinkage } = ledoitWolf(S, n, D, sum4);
+  let f: Awaited<ReturnType<typeof cholesky>>;
+  try {
+    f = await cholesky(cov, D);
+  } catch {
+    throw new LabError('invalid_input', 'The training covariance is singular even after shrinkage (constant features?).');
+  }
+  const W = await lowerInverse(f.L, D, f.diagInv);
+  const W32 = Float32Array.from(W);
   const present = Array.from({ length: C }, (_, c) => c).filter((c) => cnt[c]! > 0);
-  const Pf = Float32Array.from(P);
+  const P = present.length;
+  const pm = new Float64Array(P * D);
+  present.forEach((c, i) => pm.set(means.subarray(c * D, (c + 1) * D), i * D));
+  const M = await gemm(pm, P, D, W, D, D, { transB: true }); // m_c = W mu_c, one row per present class
+  const M32 = Float32Array.from(M);
+  const mm = new Float64Array(P);
+  for (let c = 0; c < P; c++) for (let j = 0; j < D; j++) mm[c]! += M[c * D + j]! ** 2;
+  const t2 = performance.now();
   return {
     shrinkage,
+    seconds: { covariance: (t1 - t0) / 1000, factor: (t2 - t1) / 1000 },
     async score(q: Matrix): Promise<Float64Array> {
-      const QPt = tf.tidy(() => tf.matMul(tf.tensor2d(q.data, [q.rows, D]), tf.tensor2d(Pf, [D, D])));
-      const QP = (await QPt.data()) as Float32Array;
-      QPt.dispose();
+      if (q.cols !== D) throw new LabError('invalid_input', `mahalanobis: expected ${D} features, got ${q.cols}.`);
       const out = new Float64Array(q.rows);
-      for (let r = 0; r < q.rows; r++) {
-        let xPx = 0;
-        for (let j = 0; j < D; j++) xPx += QP[r * D + j]! * q.data[r * D + j]!;
-        let best = Infinity;
-        for (const c of present) {
-          let cross = 0;
-          for (let j = 0; j < D; j++) cross += Pmu[c * D + j]! * q.data[r * D + j]!;
-          const d = xPx - 2 * cross + muPmu[c]!;
-          if (d < best) best = d;
+      for (let r0 = 0; r0 < q.rows; r0 += ROW_BLOCK) {
+        const rb = Math.min(ROW_BLOCK, q.rows - r0);
+        const Z = await gemm(q.data.subarray(r0 * D, (r0 + rb) * D), rb, D, W32, D, D, { transB: true });
+        const cross = await gemm(Z, rb, D, M32, P, D, { transB: true });
+        for (let i = 0; i < rb; i++) {
+          let zz = 0;
+          for (let j = 0; j < D; j++) zz += Z[i * D + j]! ** 2;
+          let best = Infinity;
+          for (let c = 0; c < P; c++) best = Math.min(best, zz - 2 * cross[i * P + c]! + mm[c]!);
+          out[r0 + i] = -Math.max(0, best);
         }
-        out[r] = -best;
       }
       return out;
     },
   };
+}
+
+// Mahalanobis scorers of recent training splits: the factorisation is done once per set (the page scores
+// one set against several others). Keyed by the split's contents, so a changed or reused set id cannot hit.
+const scorerCache = new Map<string, Promise<MahalanobisScorer>>();
+
+function splitKey(X: Matrix, y: Int32Array): string {
+  let a = 0;
+  let b = 0;
+  for (let i = 0; i < X.data.length; i++) {
+    const v = X.data[i]!;
+    a += v;
+    b += v * ((i % 7919) + 1);
+  }
+  let l = 0;
+  for (let i = 0; i < y.length; i++) l += y[i]! * ((i % 104729) + 1);
+  return `${X.rows}x${X.cols}:${a}:${b}:${l}`;
+}
+
+/** The Mahalanobis scorer of a training split, built once and kept for the last few splits. */
+export function cachedMahalanobisScorer(X: Matrix, y: Int32Array): Promise<MahalanobisScorer> {
+  const key = splitKey(X, y);
+  let p = scorerCache.get(key);
+  if (!p) {
+    p = mahalanobisScorer(X, y);
+    p.catch(() => scorerCache.delete(key));
+    scorerCache.set(key, p);
+    while (scorerCache.size > 3) scorerCache.delete(scorerCache.keys().next().value!);
+  }
+  return p;
 }
 
 function concatRows(a: Matrix, b: Matrix): Matrix {
@@ -229,7 +256,7 @@ export async function runOodBenchmark(db: Db, req: OodRequest): Promise<OodOutco
   const knn = await knnScores(train.X, train.y, all);
   add('knn_k1', 'cosine similarity to the nearest training vector', knn.k1);
   add(`knn_k${OOD_K}`, `mean cosine similarity to the ${OOD_K} nearest training vectors (the Try page's score)`, knn.kTry);
-  const maha = await mahalanobisScorer(train.X, train.y);
+  const maha = await cachedMahalanobisScorer(train.X, train.y);
   add('mahalanobis', `minus the smallest squared Mahalanobis distance to a class mean (shared covariance, Ledoit-Wolf shrinkage ${maha.shrinkage.toFixed(4)})`, await maha.score(all));
   const done = listRuns(db, req.setId).filter((r) => r.status === 'done');
   const runIds = req.runIds ?? done.map((r) => r.id);

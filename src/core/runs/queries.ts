@@ -5,7 +5,7 @@ import type { EpochLog } from '../classifiers/types';
 import { blobToF32, f32ToBlob, nowIso, type Db } from '../db/database';
 import { csvCell } from '../../shared/csv';
 import { LabError } from '../errors';
-import { takeRows, type Matrix } from '../math/matrix';
+import type { Matrix } from '../math/matrix';
 import { METRIC_KEYS, type ClassificationMetrics } from '../metrics/metrics';
 import { writeArtifact } from './models/queries';
 import { selectsOnTest, validationAccuracy } from './validation';
