@@ -28,15 +28,19 @@ describe('dinolab ood', () => {
     const train = cli(db, ['train', '--set', String(s), '--model', 'logreg', '--json']);
     expect(train.status, train.stderr).toBe(0);
     const runId = JSON.parse(train.stdout).runId as number;
+    const knnTrain = cli(db, ['train', '--set', String(s), '--model', 'knn', '--json']);
+    expect(knnTrain.status, knnTrain.stderr).toBe(0);
+    const knnRun = JSON.parse(knnTrain.stdout).runId as number;
     const csv = path.join(t.dir, 'scores.csv');
-    const r = cli(db, ['ood', '--set', String(s), '--ood-set', String(o), '--runs', String(runId), '--scores-out', csv, '--json']);
+    const r = cli(db, ['ood', '--set', String(s), '--ood-set', String(o), '--runs', `${runId},${knnRun}`, '--scores-out', csv, '--json']);
     expect(r.status, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout) as { inRows: number; outRows: number; scores: { name: string; metrics: Record<string, number> }[] };
     expect(out).toMatchObject({ inRows: 100, outRows: 90 });
-    expect(out.scores.map((x) => x.name)).toEqual(['knn_k1', 'knn_k10', 'mahalanobis', `msp:run-${runId}`]);
+    // logreg has logits (an energy score); k-NN's probabilities are votes: MSP only.
+    expect(out.scores.map((x) => x.name)).toEqual(['knn_k1', 'knn_k10', 'mahalanobis', `msp:run-${runId}`, `energy:run-${runId}`, `msp:run-${knnRun}`]);
     const lines = fs.readFileSync(csv, 'utf8').trim().split('\n');
     expect(lines[0]).toBe('sample_id,dataset,split,in_distribution,score_name,score');
-    expect(lines).toHaveLength(1 + 4 * 190);
+    expect(lines).toHaveLength(1 + 6 * 190);
     for (const sc of out.scores) {
       const rows = lines.slice(1).map((l) => l.split(',')).filter((c) => c[4] === sc.name);
       expect(new Set(rows.map((c) => `${c[1]}/${c[2]}/${c[3]}`))).toEqual(new Set(['In/test/1', 'Out/test/0']));

@@ -10,7 +10,9 @@
  *   shrunk by Ledoit-Wolf (scikit-learn's `ledoit_wolf` on the class-centred rows:
  *   Σ = (1 - s)·S + s·tr(S)/D·I, s from the data), so it is invertible even with fewer rows than dimensions.
  * - `msp:run-<id>`: the run's maximum softmax probability (MSP, Hendrycks & Gimpel 2017), for each
- *   selected finished run. Energy scores need logits, which no classifier exposes yet (not computed).
+ *   selected finished run.
+ * - `energy:run-<id>`: minus the run's energy (Liu et al. 2020), logsumexp of its logits, for runs of kinds
+ *   with logits (logreg, mlp, keras; not knn or svc, see logits.ts).
  */
 import { KnnClassifier } from '../classifiers/knn/knn';
 import type { Db } from '../db/database';
@@ -21,6 +23,7 @@ import { cholesky, gemm, lowerInverse } from '../math/ort-linalg';
 import { OOD_K } from '../predict/probe';
 import { loadRunClassifier } from '../runs/models/queries';
 import { listRuns } from '../runs/queries';
+import { classifierLogits, logSumExpRows } from './logits';
 import { oodMetrics, rocCurve, type OodMetrics } from './ood-metrics';
 
 export interface OodRequest {
@@ -263,7 +266,8 @@ export async function runOodBenchmark(db: Db, req: OodRequest): Promise<OodOutco
   for (const id of runIds) {
     const r = done.find((x) => x.id === id);
     if (!r) throw new LabError('invalid_input', `Run ${id} is not a finished run of embedding set ${req.setId}.`);
-    const proba = await loadRunClassifier(db, id).predictProba(all);
+    const clf = loadRunClassifier(db, id);
+    const proba = await clf.predictProba(all);
     const msp = new Float64Array(all.rows);
     for (let i = 0; i < all.rows; i++) {
       let m = 0;
@@ -271,6 +275,8 @@ export async function runOodBenchmark(db: Db, req: OodRequest): Promise<OodOutco
       msp[i] = m;
     }
     add(`msp:run-${id}`, `maximum softmax probability of run ${id} (${r.kind})`, msp);
+    const logits = await classifierLogits(r.kind, clf, all);
+    if (logits) add(`energy:run-${id}`, `minus the energy of run ${id} (${r.kind}): logsumexp of its logits`, logSumExpRows(logits));
   }
   const oodSplit = req.oodSplit ?? 'test';
   const testIds = oodSplit === 'all' ? new Set(loadSetMatrix(db, req.oodSetId, 'test').sampleIds) : null;

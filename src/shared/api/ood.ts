@@ -37,6 +37,6 @@ export const oodApi = {
       })
       .strict(),
     oodResult,
-    "Out-of-distribution benchmark: S's test split vs T's samples (same backbone and preset), k-NN, Mahalanobis and MSP scores with AUROC, AUPR and FPR@95.",
+    "Out-of-distribution benchmark: S's test split vs T's samples (same backbone and preset), k-NN, Mahalanobis, MSP and energy scores with AUROC, AUPR and FPR@95.",
   ),
 };
