@@ -160,7 +160,7 @@ async function tryFiles(c: Ctx, lab: Lab, setId: number, files: string[]): Promi
 
 export const domainCommands: Record<string, Command> = {
   import: {
-    usage: 'dinolab import cifar <archive-or-folder> [--name N] [--coarse] | import folder <dir> [--name N] [--test-fraction 0.2] [--seed 0] [--bad-images skip|error] | import sample shapes10 [--train N] [--test N]',
+    usage: 'dinolab import cifar <archive-or-folder> [--name N] [--coarse] | import folder <dir> [--name N] [--test-fraction 0.2] [--seed 0] [--bad-images skip|error] | import sample shapes10|shapes-ood [--train N] [--test N]',
     doc: 'Import a dataset (one transaction: a failure leaves nothing behind).',
     async run(c) {
       const [type, arg] = c.args;
@@ -175,8 +175,8 @@ export const domainCommands: Record<string, Command> = {
           source: { type: 'folder', path: arg, testFraction: intFlag(c, 'test-fraction'), seed: intFlag(c, 'seed'), badImages: bad as 'skip' | 'error' | undefined },
           name,
         });
-      } else if (type === 'sample' && arg === 'shapes10') {
-        job = await lab.call('datasets.import', { source: { type: 'sample', name: 'shapes10', train: intFlag(c, 'train'), test: intFlag(c, 'test') }, name });
+      } else if (type === 'sample' && (arg === 'shapes10' || arg === 'shapes-ood')) {
+        job = await lab.call('datasets.import', { source: { type: 'sample', name: arg, train: intFlag(c, 'train'), test: intFlag(c, 'test') }, name });
       } else throw new LabError('invalid_input', `Usage: ${domainCommands.import!.usage}`);
       const end = await runJob(c, lab, job);
       if (end.status === 'done') {

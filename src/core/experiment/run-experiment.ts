@@ -23,11 +23,18 @@ export type ExperimentParams = z.output<(typeof labApi)['experiment.start']['inp
 /** Shapes-10 size of the offline demo: big enough to separate the classifiers, small enough to embed a random ViT on a CPU in minutes. */
 export const DEMO_SIZE = { train: 1000, test: 200 };
 export const DEMO_NAME = 'Shapes-10 demo';
+/**
+ * The demo's out-of-distribution pair: Shapes-OOD (classes none of which is in Shapes-10), embedded with the
+ * same baselines and preset, so the OOD page has something to benchmark offline. No runs are trained on it.
+ */
+export const DEMO_OOD_SIZE = { train: 100, test: 200 };
+export const DEMO_OOD_NAME = 'Shapes-OOD demo';
 
 export async function runExperiment(p: ExperimentParams, ctx: JobContext): Promise<ExperimentResult> {
   const { db } = ctx;
   let datasetId = p.datasetId;
   let backboneIds = p.backboneIds;
+  let oodDatasetId: number | null = null;
   if (p.demo) {
     ensureBuiltinBackbones(db, modelsDir(ctx.dataDir));
     const existing = findDatasetByName(db, DEMO_NAME);
@@ -36,12 +43,16 @@ export async function runExperiment(p: ExperimentParams, ctx: JobContext): Promi
       const r = await importDataset(db, { type: 'sample', name: 'shapes10', ...DEMO_SIZE }, { name: DEMO_NAME, signal: ctx.signal, onProgress: (g) => ctx.progress(`demo: ${g.phase}`, g.done, g.total) });
       datasetId = r.datasetId;
     }
+    const ood = findDatasetByName(db, DEMO_OOD_NAME);
+    oodDatasetId = ood
+      ? ood.id
+      : (await importDataset(db, { type: 'sample', name: 'shapes-ood', ...DEMO_OOD_SIZE }, { name: DEMO_OOD_NAME, signal: ctx.signal, onProgress: (g) => ctx.progress(`demo OOD pair: ${g.phase}`, g.done, g.total) })).datasetId;
     const all = listBackbones(db);
     backboneIds = [RAW_PIXELS, RANDOM_VIT].map((n) => all.find((b) => b.name === n)!.id);
   }
   if (!datasetId) throw new LabError('invalid_input', 'Choose a dataset (or the demo).');
   if (!backboneIds.length) throw new LabError('invalid_input', 'Choose at least one backbone.');
-  const steps = backboneIds.length * (1 + p.kinds.length);
+  const steps = backboneIds.length * (1 + p.kinds.length + (oodDatasetId === null ? 0 : 1));
   let step = 0;
   const sets: number[] = [];
   const runs: number[] = [];
@@ -71,6 +82,24 @@ export async function runExperiment(p: ExperimentParams, ctx: JobContext): Promi
       });
       step++;
       ctx.progress(`trained ${kind}`, step, steps);
+    }
+  }
+  // The demo's OOD pair, embedded last (the study's runs come first).
+  if (oodDatasetId !== null) {
+    for (const backboneId of backboneIds) {
+      throwIfAborted(ctx.signal);
+      const setId = createEmbeddingSet(db, { datasetId: oodDatasetId, backboneId, preset: p.preset });
+      if (getSetStatus(db, setId) !== 'done') {
+        const bName = getBackboneName(db, backboneId);
+        await runEmbeddingSet(db, setId, {
+          signal: ctx.signal,
+          provider: p.provider,
+          modelsDir: modelsDir(ctx.dataDir),
+          loadImage: (id) => loadSampleRGB(db, id),
+          onProgress: (g) => ctx.progress(`embedding the OOD pair with ${bName} (step ${step + 1}/${steps})`, g.done, g.total, { ratePerSec: g.ratePerSec, etaSec: g.etaSec }),
+        });
+      }
+      step++;
     }
   }
   return { datasetId, sets, runs };
