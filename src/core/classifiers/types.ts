@@ -58,6 +58,11 @@ export interface Classifier<P = Record<string, unknown>> {
    * it, so their train-split metrics mean something; the others are scored with predict().
    */
   predictTrainingRows?(rows: Int32Array, signal?: AbortSignal): Promise<Int32Array>;
+  /**
+   * Optional: predictProba and predict of the same rows from one pass, for kinds whose labels are the
+   * argmax of their probabilities and whose pass is costly (k-NN: one neighbour search instead of two).
+   */
+  predictBoth?(X: Matrix): Promise<{ proba: Matrix; labels: Int32Array }>;
   toJSON(): SavedModel;
 }
 

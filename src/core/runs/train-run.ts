@@ -193,8 +193,11 @@ async function fitAndEvaluate(db: Db, run: RunToTrain, clf: Classifier<object>, 
   let proba: Matrix | null = null;
   let predictRowsPerSec: number;
   const t1 = performance.now();
+  let both: { proba: Matrix; labels: Int32Array } | null = null;
   if (data.test.X.rows > 0) {
-    proba = await clf.predictProba(data.test.X);
+    // One pass where the kind offers it (k-NN: the neighbour search is the whole cost), else two below.
+    both = clf.predictBoth ? await clf.predictBoth(data.test.X) : null;
+    proba = both ? both.proba : await clf.predictProba(data.test.X);
     const secs = (performance.now() - t1) / 1000;
     predictRowsPerSec = data.test.X.rows / Math.max(secs, 1e-9);
   } else {
@@ -207,7 +210,7 @@ async function fitAndEvaluate(db: Db, run: RunToTrain, clf: Classifier<object>, 
   if (proba) {
     // Labels come from predict(), not argmax(proba): for svc they differ (one-vs-one voting vs Platt
     // probabilities), and scikit-learn's metrics use predict().
-    testPred = await clf.predict(data.test.X);
+    testPred = both ? both.labels : await clf.predict(data.test.X);
     test = classificationMetrics(data.test.y, testPred, data.numClasses);
   }
   return { fitSeconds, predictRowsPerSec, trainMetricRows: rows.length, train, test, proba, testPred };

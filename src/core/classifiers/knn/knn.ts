@@ -254,6 +254,12 @@ export class KnnClassifier implements Classifier<KnnParams> {
     return argmaxRows(await this.predictProba(X));
   }
 
+  /** Probabilities and labels (their argmax) from one neighbour search. */
+  async predictBoth(X: Matrix): Promise<{ proba: Matrix; labels: Int32Array }> {
+    const proba = await this.predictProba(X);
+    return { proba, labels: argmaxRows(proba) };
+  }
+
   /** The fitted k-NN as an ONNX head (see onnx-head.ts): its training vectors travel inside. */
   onnxHead(io: HeadIo): HeadGraph {
     if (!this.train || !this.labels) throw new LabError('invalid_input', 'knn: the classifier is not fitted.');
