@@ -53,6 +53,8 @@ export interface OodOutcome {
   trainRows: number;
   scores: OodScore[];
   seconds: number;
+  /** Where the time went: loading, k-NN, Mahalanobis, each run's MSP/energy (seconds). */
+  phases: Record<string, number>;
 }
 
 /** Refuses a pair that cannot be compared, saying why. */
@@ -248,6 +250,14 @@ export async function runOodBenchmark(db: Db, req: OodRequest): Promise<OodOutco
   if (train.X.rows === 0) throw new LabError('invalid_input', `Embedding set ${req.setId} has no training split to score against.`);
   if (inn.X.rows === 0) throw new LabError('invalid_input', `Embedding set ${req.setId} has no test split (the in-distribution samples).`);
   if (out.X.rows === 0) throw new LabError('invalid_input', `Embedding set ${req.oodSetId} has no ${req.oodSplit ?? 'test'} samples (the out-of-distribution samples).`);
+  const phases: Record<string, number> = {};
+  let mark = performance.now();
+  const lap = (name: string): void => {
+    const now = performance.now();
+    phases[name] = (now - mark) / 1000;
+    mark = now;
+  };
+  lap('load');
   const all = concatRows(inn.X, out.X);
   const nIn = inn.X.rows;
   const split = (s: Float64Array): { in: Float64Array; out: Float64Array } => ({ in: s.subarray(0, nIn), out: s.subarray(nIn) });
@@ -257,10 +267,12 @@ export async function runOodBenchmark(db: Db, req: OodRequest): Promise<OodOutco
     scores.push({ name, description, ...p, metrics: oodMetrics(p.in, p.out) });
   };
   const knn = await knnScores(train.X, train.y, all);
+  lap('knn');
   add('knn_k1', 'cosine similarity to the nearest training vector', knn.k1);
   add(`knn_k${OOD_K}`, `mean cosine similarity to the ${OOD_K} nearest training vectors (the Try page's score)`, knn.kTry);
   const maha = await cachedMahalanobisScorer(train.X, train.y);
   add('mahalanobis', `minus the smallest squared Mahalanobis distance to a class mean (shared covariance, Ledoit-Wolf shrinkage ${maha.shrinkage.toFixed(4)})`, await maha.score(all));
+  lap('mahalanobis');
   const done = listRuns(db, req.setId).filter((r) => r.status === 'done');
   const runIds = req.runIds ?? done.map((r) => r.id);
   for (const id of runIds) {
@@ -277,11 +289,12 @@ export async function runOodBenchmark(db: Db, req: OodRequest): Promise<OodOutco
     add(`msp:run-${id}`, `maximum softmax probability of run ${id} (${r.kind})`, msp);
     const logits = await classifierLogits(r.kind, clf, all);
     if (logits) add(`energy:run-${id}`, `minus the energy of run ${id} (${r.kind}): logsumexp of its logits`, logSumExpRows(logits));
+    lap(`run-${id}`);
   }
   const oodSplit = req.oodSplit ?? 'test';
   const testIds = oodSplit === 'all' ? new Set(loadSetMatrix(db, req.oodSetId, 'test').sampleIds) : null;
   const outSplits = Array.from(out.sampleIds, (sid) => (testIds ? (testIds.has(sid) ? 'test' : 'train') : oodSplit) as 'train' | 'test');
-  return { setId: req.setId, oodSetId: req.oodSetId, inIds: inn.sampleIds, outIds: out.sampleIds, outSplits, trainRows: train.X.rows, scores, seconds: (performance.now() - t0) / 1000 };
+  return { setId: req.setId, oodSetId: req.oodSetId, inIds: inn.sampleIds, outIds: out.sampleIds, outSplits, trainRows: train.X.rows, scores, seconds: (performance.now() - t0) / 1000, phases };
 }
 
 /** The ROC curve thinned to at most `points` points (for charts), and in/out histograms on shared bins. */
