@@ -79,5 +79,11 @@ test('OOD page: Shapes-10 test vs CIFAR-10, metrics table, ROC curves and histog
   await fullShot(page, 'ood-1440');
   await page.setViewportSize({ width: 900, height: 700 });
   await fullShot(page, 'ood-900');
+  // The Try page's "unusual image" flag is explained by this benchmark and links to it, for its set.
+  await page.getByRole('link', { name: 'Try an image', exact: true }).click();
+  await expect(page.getByTestId('try-ood-note')).toContainText('5th percentile');
+  await page.getByTestId('try-ood-link').click();
+  await expect(page.getByTestId('page-ood')).toBeVisible();
+  await expect(page.getByTestId('ood-set')).toHaveValue(String(setIds[0]));
   expect(errors).toEqual([]);
 });

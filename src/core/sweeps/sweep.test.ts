@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../../../tests/helpers';
 import { openDatabase, type Db } from '../db/database';
 import { loadSetData } from '../embeddings/queries';
+import { loadRunClassifier } from '../runs/models/queries';
 import { getRun } from '../runs/queries';
 import { insertBlobEmbeddingSet } from '../runs/test-helpers';
 import { createRun, executeRun } from '../runs/train-run';
@@ -69,6 +70,16 @@ describe('label sweep', () => {
       } else {
         expect(run.notes ?? null).toBeNull();
       }
+    }
+    // A k-NN run of a subset keeps only its subset's rows (by sample id): reloaded from the file, it predicts
+    // the test split as it did when it was trained (with the whole split it would vote with every row).
+    const test = loadSetData(db, setId).test;
+    for (const sr of info.runs.filter((x) => x.kind === 'knn')) {
+      const stored = getRun(db, sr.runId).metrics.test!.accuracy;
+      const pred = await loadRunClassifier(db, sr.runId).predict(test.X);
+      let ok = 0;
+      pred.forEach((p, i) => (ok += p === test.y[i] ? 1 : 0));
+      expect(ok / test.y.length).toBeCloseTo(stored, 12);
     }
     const mlpTiny = info.points.find((p) => p.kind === 'mlp' && p.sizeIndex === 0)!;
     expect(mlpTiny.notes.join(' ')).toMatch(/best-epoch selection off/);
