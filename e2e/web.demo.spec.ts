@@ -106,8 +106,11 @@ test('an empty workspace runs the offline demo and lands on a filled Compare pag
   await page.getByRole('link', { name: 'OOD', exact: true }).click();
   await page.getByTestId('ood-set').selectOption(String(rawSet));
   await expect(page.getByTestId('ood-ood-set')).toContainText('Shapes-OOD demo');
+  const logreg = st.runs.find((r) => r.set_id === rawSet && r.kind === 'logreg')!.id;
+  await page.getByLabel(`logreg #${logreg}`, { exact: true }).check();
   await page.getByTestId('ood-run').click();
   await expect(page.getByTestId('ood-table')).toContainText('mahalanobis', { timeout: 60_000 });
-  await expect(page.getByTestId('ood-table')).toContainText('energy:run-');
+  await expect(page.getByTestId('ood-table')).toContainText(`energy:run-${logreg}`);
+  await expect(page.getByTestId('ood-table')).toContainText(`msp:run-${logreg}`);
   await fullShot(page, 'demo-ood');
 });

@@ -43,10 +43,7 @@ export async function runExperiment(p: ExperimentParams, ctx: JobContext): Promi
       const r = await importDataset(db, { type: 'sample', name: 'shapes10', ...DEMO_SIZE }, { name: DEMO_NAME, signal: ctx.signal, onProgress: (g) => ctx.progress(`demo: ${g.phase}`, g.done, g.total) });
       datasetId = r.datasetId;
     }
-    const ood = findDatasetByName(db, DEMO_OOD_NAME);
-    oodDatasetId = ood
-      ? ood.id
-      : (await importDataset(db, { type: 'sample', name: 'shapes-ood', ...DEMO_OOD_SIZE }, { name: DEMO_OOD_NAME, signal: ctx.signal, onProgress: (g) => ctx.progress(`demo OOD pair: ${g.phase}`, g.done, g.total) })).datasetId;
+    oodDatasetId = findDatasetByName(db, DEMO_OOD_NAME)?.id ?? 0; // imported after the study's runs (0: not yet)
     const all = listBackbones(db);
     backboneIds = [RAW_PIXELS, RANDOM_VIT].map((n) => all.find((b) => b.name === n)!.id);
   }
@@ -84,8 +81,13 @@ export async function runExperiment(p: ExperimentParams, ctx: JobContext): Promi
       ctx.progress(`trained ${kind}`, step, steps);
     }
   }
-  // The demo's OOD pair, embedded last (the study's runs come first).
+  // The demo's OOD pair, imported and embedded last (Shapes-10 and the study's runs come first).
   if (oodDatasetId !== null) {
+    if (oodDatasetId === 0) {
+      oodDatasetId = (
+        await importDataset(db, { type: 'sample', name: 'shapes-ood', ...DEMO_OOD_SIZE }, { name: DEMO_OOD_NAME, signal: ctx.signal, onProgress: (g) => ctx.progress(`demo OOD pair: ${g.phase}`, g.done, g.total) })
+      ).datasetId;
+    }
     for (const backboneId of backboneIds) {
       throwIfAborted(ctx.signal);
       const setId = createEmbeddingSet(db, { datasetId: oodDatasetId, backboneId, preset: p.preset });
