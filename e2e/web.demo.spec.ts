@@ -32,8 +32,9 @@ test('an empty workspace runs the offline demo and lands on a filled Compare pag
   await expect(page.getByTestId('welcome-step')).toContainText('Done', { timeout: 18 * 60_000 });
   await expect(page.getByTestId('welcome-error')).toHaveCount(0);
   await expect(job).toHaveAttribute('data-status', 'done');
-  await expect(page.getByTestId('dataset')).toHaveCount(1);
-  await expect(page.getByTestId('dataset-name')).toHaveText('Shapes-10 demo');
+  // Shapes-10 and its out-of-distribution pair (embedded with the same baselines, no runs of its own).
+  await expect(page.getByTestId('dataset')).toHaveCount(2);
+  await expect(page.getByTestId('dataset-name')).toHaveText(['Shapes-10 demo', 'Shapes-OOD demo']);
   await page.getByTestId('jobs-toggle').click(); // close the drawer
   await fullShot(page, 'demo-datasets');
 
@@ -100,4 +101,16 @@ test('an empty workspace runs the offline demo and lands on a filled Compare pag
   await matrix.screenshot({ path: path.join(docsShots(), 'compare-demo-study.png') });
   await page.screenshot({ path: path.join(docsShots(''), 'screenshot.png') });
   await fullShot(page, 'demo-compare');
+
+  // The OOD page has content offline: Shapes-10 (raw pixels) against the demo's Shapes-OOD pair.
+  await page.getByRole('link', { name: 'OOD', exact: true }).click();
+  await page.getByTestId('ood-set').selectOption(String(rawSet));
+  await expect(page.getByTestId('ood-ood-set')).toContainText('Shapes-OOD demo');
+  const logreg = st.runs.find((r) => r.set_id === rawSet && r.kind === 'logreg')!.id;
+  await page.getByLabel(`logreg #${logreg}`, { exact: true }).check();
+  await page.getByTestId('ood-run').click();
+  await expect(page.getByTestId('ood-table')).toContainText('mahalanobis', { timeout: 60_000 });
+  await expect(page.getByTestId('ood-table')).toContainText(`energy:run-${logreg}`);
+  await expect(page.getByTestId('ood-table')).toContainText(`msp:run-${logreg}`);
+  await fullShot(page, 'demo-ood');
 });

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
 import { docsShots, fixtures, startWebApp, type WebApp } from './app';
 
-const pages = ['datasets', 'backbones', 'embeddings', 'train', 'compare', 'try', 'map'] as const;
+const pages = ['datasets', 'backbones', 'embeddings', 'train', 'compare', 'try', 'map', 'labels', 'ood'] as const;
 const sizes = [
   { width: 900, height: 700 },
   { width: 1440, height: 900 },
@@ -29,7 +29,8 @@ test.afterAll(async () => {
 });
 
 async function open(page: Page, id: (typeof pages)[number]): Promise<void> {
-  await page.getByRole('link', { name: id === 'try' ? 'Try an image' : id === 'map' ? 'Embedding map' : new RegExp(`^${id}$`, 'i') }).click();
+  const names: Partial<Record<(typeof pages)[number], string>> = { try: 'Try an image', map: 'Embedding map', labels: 'Labels needed' };
+  await page.getByRole('link', { name: names[id] ?? new RegExp(`^${id}$`, 'i') }).click();
   await expect(page.getByTestId(`page-${id}`)).toBeVisible();
   // Let lists and charts load before measuring.
   await page.waitForLoadState('networkidle');

@@ -1,7 +1,7 @@
 /** The domain commands of `dinolab`: datasets, backbones, embeddings, training, comparison. */
 import fs from 'node:fs';
 import path from 'node:path';
-import { CLASSIFIER_KINDS, STUDY_METRICS, type ClassifierKind, type ExperimentEstimate, type ProbeResult, type JobKind, type JobOf, type Study, type StudyMetric } from '../shared/contract';
+import { CLASSIFIER_KINDS, STUDY_METRICS, type ClassifierKind, type ExperimentEstimate, type ProbeResult, type JobKind, type JobOf, type Study, type StudyMetric, type SweepInfo } from '../shared/contract';
 import { LabError } from '../core/errors';
 import type { Lab } from '../core/lab';
 import { approxDuration, fmt, table } from './format';
@@ -80,6 +80,25 @@ export function studyText(st: Study): string {
   ].join('\n');
 }
 
+/** A sweep as text: per kind and size, labelled images per class, test accuracy and weighted F1 (mean ± std over repeats). */
+export function sweepText(sw: SweepInfo): string {
+  const pc = (m: { mean: number; std: number }): string => `${(100 * m.mean).toFixed(1)} ± ${(100 * m.std).toFixed(1)}`;
+  const rows = sw.points.map((p) => ({
+    kind: p.kind,
+    [sw.mode === 'fraction' ? 'fraction' : 'per class']: p.size,
+    'images/class': Number(p.perClass.toFixed(1)),
+    runs: p.runs,
+    'accuracy %': pc(p.accuracy),
+    'F1 weighted %': pc(p.f1_weighted),
+  }));
+  const notes = [...new Set(sw.points.flatMap((p) => p.notes))];
+  return [
+    `Sweep ${sw.id} on set ${sw.setId} (${sw.setLabel}): ${sw.status}, ${sw.done}/${sw.total} runs, ${sw.repeats} repeats from seed ${sw.seed}; test split, mean ± sample std`,
+    table(rows),
+    ...notes.map((n) => `Note: ${n}`),
+  ].join('\n');
+}
+
 function metricFlag(c: Ctx): StudyMetric {
   const m = flag(c, 'metric') ?? 'accuracy';
   if (!(STUDY_METRICS as readonly string[]).includes(m)) throw new LabError('invalid_input', `--metric must be one of ${STUDY_METRICS.join(', ')}, got "${m}".`);
@@ -141,7 +160,7 @@ async function tryFiles(c: Ctx, lab: Lab, setId: number, files: string[]): Promi
 
 export const domainCommands: Record<string, Command> = {
   import: {
-    usage: 'dinolab import cifar <archive-or-folder> [--name N] [--coarse] | import folder <dir> [--name N] [--test-fraction 0.2] [--seed 0] [--bad-images skip|error] | import sample shapes10 [--train N] [--test N]',
+    usage: 'dinolab import cifar <archive-or-folder> [--name N] [--coarse] | import folder <dir> [--name N] [--test-fraction 0.2] [--seed 0] [--bad-images skip|error] | import sample shapes10|shapes-ood [--train N] [--test N]',
     doc: 'Import a dataset (one transaction: a failure leaves nothing behind).',
     async run(c) {
       const [type, arg] = c.args;
@@ -156,8 +175,8 @@ export const domainCommands: Record<string, Command> = {
           source: { type: 'folder', path: arg, testFraction: intFlag(c, 'test-fraction'), seed: intFlag(c, 'seed'), badImages: bad as 'skip' | 'error' | undefined },
           name,
         });
-      } else if (type === 'sample' && arg === 'shapes10') {
-        job = await lab.call('datasets.import', { source: { type: 'sample', name: 'shapes10', train: intFlag(c, 'train'), test: intFlag(c, 'test') }, name });
+      } else if (type === 'sample' && (arg === 'shapes10' || arg === 'shapes-ood')) {
+        job = await lab.call('datasets.import', { source: { type: 'sample', name: arg, train: intFlag(c, 'train'), test: intFlag(c, 'test') }, name });
       } else throw new LabError('invalid_input', `Usage: ${domainCommands.import!.usage}`);
       const end = await runJob(c, lab, job);
       if (end.status === 'done') {
@@ -434,6 +453,81 @@ export const domainCommands: Record<string, Command> = {
         }
       }
       return out.some((r) => 'error' in r) ? 1 : 0;
+    },
+  },
+  sweep: {
+    usage: 'dinolab sweep --set S [--models logreg,knn,mlp] [--fractions 0.01,0.02,0.05,0.1,0.25,0.5,1 | --per-class 1,2,5,10] [--repeats 3] [--seed 0] [--json] | dinolab sweep --resume ID | dinolab sweeps [--set S]',
+    doc: 'Label efficiency: each kind on seeded stratified subsets x repeats (one job, cancellable, resumable); mean and std of test accuracy and weighted F1 per kind and size.',
+    async run(c) {
+      const lab = c.lab();
+      const nums = (name: string): number[] | undefined => {
+        const v = flag(c, name);
+        if (v === undefined) return undefined;
+        const a = v.split(',').map((x) => Number(x.trim()));
+        if (a.some((x) => !Number.isFinite(x))) throw new LabError('invalid_input', `--${name} takes numbers separated by commas, got "${v}".`);
+        return a;
+      };
+      const resume = intFlag(c, 'resume');
+      const models = flag(c, 'models');
+      const kinds = models ? (models === 'all' ? [...CLASSIFIER_KINDS] : models.split(',').map((m) => m.trim())) : undefined;
+      if (kinds?.some((k) => !(CLASSIFIER_KINDS as readonly string[]).includes(k))) throw new LabError('invalid_input', `--models takes ${CLASSIFIER_KINDS.join(', ')} (or all), got "${models}".`);
+      const job =
+        resume !== undefined
+          ? await lab.call('sweeps.resume', { id: resume })
+          : await lab.call('sweeps.start', {
+              setId: intFlag(c, 'set') ?? 0,
+              kinds: kinds as ClassifierKind[] | undefined,
+              fractions: nums('fractions'),
+              perClass: nums('per-class'),
+              repeats: intFlag(c, 'repeats'),
+              seed: intFlag(c, 'seed'),
+            });
+      const end = await runJob(c, lab, job);
+      const r = end.result;
+      if (end.status !== 'done' || !r) {
+        const code = jobExit(end, c);
+        const sw = (await lab.call('sweeps.list', {})).find((x) => x.jobId === end.id);
+        if (sw) c.io.err(`Sweep ${sw.id}: ${sw.done}/${sw.total} runs kept; resume with: dinolab sweep --resume ${sw.id}`);
+        return code;
+      }
+      const info = await lab.call('sweeps.get', { id: r.sweepId });
+      if (c.json) c.io.out(JSON.stringify(info, null, 2));
+      else c.io.out(sweepText(info));
+      return r.failed ? 1 : 0;
+    },
+  },
+  sweeps: {
+    usage: 'dinolab sweeps [--set S] [--dataset D] [--json]',
+    doc: 'Label sweeps with their per-size results.',
+    async run(c) {
+      const lab = c.lab();
+      const d = flag(c, 'dataset');
+      const list = await lab.call('sweeps.list', { setId: intFlag(c, 'set'), datasetId: d ? await resolveId(lab, 'dataset', d) : undefined });
+      if (c.json) c.io.out(JSON.stringify(list, null, 2));
+      else c.io.out(list.length ? list.map(sweepText).join('\n\n') : '(no sweeps)');
+      return 0;
+    },
+  },
+  ood: {
+    usage: 'dinolab ood --set S --ood-set T [--runs R1,R2] [--ood-split test|train|all] [--scores-out FILE.csv] [--json]',
+    doc: "Out-of-distribution benchmark: S's test split (in) vs T's samples (out), same backbone and preset; AUROC, AUPR in/out, FPR@95 per score.",
+    async run(c) {
+      const runsFlag = flag(c, 'runs');
+      const runIds = runsFlag ? runsFlag.split(',').map((s) => Number(s.trim())) : undefined;
+      if (runIds?.some((n) => !Number.isInteger(n) || n <= 0)) throw new LabError('invalid_input', `--runs takes run ids separated by commas, got "${runsFlag}".`);
+      const split = flag(c, 'ood-split') ?? 'test';
+      if (split !== 'test' && split !== 'train' && split !== 'all') throw new LabError('invalid_input', `--ood-split must be test, train or all, got "${split}".`);
+      const r = await c.lab().call('ood.run', { setId: intFlag(c, 'set') ?? 0, oodSetId: intFlag(c, 'ood-set') ?? 0, runIds, oodSplit: split, scoresOut: flag(c, 'scores-out') });
+      if (c.json) {
+        c.io.out(JSON.stringify({ ...r, scores: r.scores.map((s) => ({ name: s.name, description: s.description, metrics: s.metrics })) }, null, 2));
+        return 0;
+      }
+      c.io.out(`OOD benchmark: set ${r.setId} test (${r.inRows} in) vs set ${r.oodSetId} (${r.outRows} out), ${r.trainRows} training rows, ${r.seconds.toFixed(1)} s`);
+      const f = (v: number): string => v.toFixed(4);
+      c.io.out(table(r.scores.map((s) => ({ score: s.name, AUROC: f(s.metrics.auroc), 'AUPR-in': f(s.metrics.aupr_in), 'AUPR-out': f(s.metrics.aupr_out), 'FPR@95': f(s.metrics.fpr_at_95_tpr) })), ['score', 'AUROC', 'AUPR-in', 'AUPR-out', 'FPR@95']));
+      for (const s of r.scores) c.io.out(`  ${s.name}: ${s.description}`);
+      if (r.scoresFile) c.io.out(`Scores: ${r.scoresFile}`);
+      return 0;
     },
   },
   experiment: {

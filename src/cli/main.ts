@@ -43,6 +43,13 @@ const options = {
   demo: { type: 'boolean' },
   metric: { type: 'string' },
   all: { type: 'boolean' },
+  'ood-set': { type: 'string' },
+  'ood-split': { type: 'string' },
+  'scores-out': { type: 'string' },
+  fractions: { type: 'string' },
+  'per-class': { type: 'string' },
+  repeats: { type: 'string' },
+  resume: { type: 'string' },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 

@@ -13,6 +13,7 @@ import type { JobRegistry } from './jobs/types';
 import { mapJob } from './map/map.job';
 import { probeJob } from './predict/probe.job';
 import { trainJob } from './runs/train.job';
+import { sweepJob } from './sweeps/sweep.job';
 
 export const jobKinds: JobRegistry = {
   selftest: selftestJob,
@@ -24,4 +25,5 @@ export const jobKinds: JobRegistry = {
   experiment: experimentJob,
   probe: probeJob,
   map: mapJob,
+  sweep: sweepJob,
 };

@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import {
+  DEFAULT_SWEEP_FRACTIONS,
   formatZodError,
   labApi,
   type CallReply,
@@ -42,6 +43,9 @@ import { buildStudy, runProvenance } from './runs/study';
 import { misclassified } from './predict/misclassified';
 import { deleteProbe, listProbes } from './predict/queries';
 import { getMap } from './map/queries';
+import { deleteSweep, insertSweep, getSweepRow, listSweepRows, setSweepJob } from './sweeps/queries';
+import { sweepInfo } from './sweeps/sweep';
+import { oodCharts, oodScoresCsv, runOodBenchmark } from './ood/benchmark';
 import { thumbDataUrl } from './thumbs';
 import { modelsDir, resolveWorkspace } from './paths';
 import { resolveUserPath, type CallContext } from './user-paths';
@@ -301,5 +305,51 @@ function createHandlers(lab: Lab): Handlers {
       return lab.jobs.start('map', i);
     },
     'map.get': (i) => getMap(db, i.setId),
+    'sweeps.start': (i) => {
+      const set = getSet(db, i.setId);
+      if (set.status !== 'done') throw new LabError('conflict', `Embedding set ${i.setId} is '${set.status}': finish embedding it first.`);
+      if (i.fractions && i.perClass) throw new LabError('invalid_input', 'Give fractions or images per class (perClass), not both.');
+      const sizes = i.perClass ? { mode: 'per_class', values: [...new Set(i.perClass)].sort((a, b) => a - b) } : { mode: 'fraction', values: [...new Set(i.fractions ?? DEFAULT_SWEEP_FRACTIONS)].sort((a, b) => a - b) };
+      const kinds = [...new Set(i.kinds)];
+      const sweepId = insertSweep(db, { setId: i.setId, kinds, sizes, repeats: i.repeats, seed: i.seed });
+      try {
+        const job = lab.jobs.start('sweep', { sweepId });
+        setSweepJob(db, sweepId, job.id);
+        return job;
+      } catch (err) {
+        deleteSweep(db, sweepId);
+        throw err;
+      }
+    },
+    'sweeps.resume': (i) => {
+      const row = getSweepRow(db, i.id);
+      if (row.status === 'done') throw new LabError('conflict', `Sweep ${i.id} is done: every run finished.`);
+      if (row.status === 'running' || row.status === 'queued') throw new LabError('conflict', `Sweep ${i.id} is ${row.status} (job ${row.job_id}).`);
+      const job = lab.jobs.start('sweep', { sweepId: i.id });
+      setSweepJob(db, i.id, job.id);
+      return job;
+    },
+    'sweeps.list': (i) => listSweepRows(db, i).map((r) => sweepInfo(db, r.id)),
+    'sweeps.get': (i) => sweepInfo(db, i.id),
+    'ood.run': async (i, ctx) => {
+      const o = await runOodBenchmark(db, i);
+      let scoresFile: string | null = null;
+      if (i.scoresOut) {
+        scoresFile = resolveUserPath(i.scoresOut, ctx, lab.dataDir);
+        const csv = oodScoresCsv(o, { inDataset: getSet(db, i.setId).datasetName, outDataset: getSet(db, i.oodSetId).datasetName });
+        fs.mkdirSync(path.dirname(scoresFile), { recursive: true });
+        fs.writeFileSync(scoresFile, csv);
+      }
+      return {
+        setId: o.setId,
+        oodSetId: o.oodSetId,
+        inRows: o.inIds.length,
+        outRows: o.outIds.length,
+        trainRows: o.trainRows,
+        seconds: o.seconds,
+        scores: o.scores.map((s) => ({ name: s.name, description: s.description, metrics: s.metrics, ...oodCharts(s) })),
+        scoresFile,
+      };
+    },
   };
 }

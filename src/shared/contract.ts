@@ -11,7 +11,9 @@ import { jobStatus } from './api/common';
 import { datasetsApi } from './api/datasets';
 import { embeddingsApi } from './api/embeddings';
 import { jobFinished, jobKind, jobsApi } from './api/jobs';
+import { oodApi } from './api/ood';
 import { predictApi } from './api/predict';
+import { sweepsApi } from './api/sweeps';
 import { systemApi } from './api/system';
 import { trainingApi } from './api/training';
 
@@ -23,7 +25,9 @@ export * from './api/backbones';
 export * from './api/embeddings';
 export * from './api/classifiers';
 export * from './api/training';
+export * from './api/ood';
 export * from './api/predict';
+export * from './api/sweeps';
 export * from './api/jobs';
 
 /** The error envelope every host returns instead of a stack trace. */
@@ -46,6 +50,8 @@ export const labApi = {
   ...classifiersApi,
   ...trainingApi,
   ...predictApi,
+  ...oodApi,
+  ...sweepsApi,
 } as const;
 
 export type LabApi = typeof labApi;

@@ -59,6 +59,13 @@ export function validateParams(kind: ClassifierKind, params: unknown): object {
   }
 }
 
+/** A kind's params adapted to a small training subset (see ClassifierSpec.forSubset), validated, with notes. */
+export function paramsForSubset(kind: ClassifierKind, params: unknown, subset: { rows: number; validation: boolean }): { params: object; notes: string[] } {
+  const spec = getSpec(kind);
+  const p = validateParams(kind, params);
+  return spec.forSubset ? spec.forSubset(p, subset) : { params: p, notes: [] };
+}
+
 /** Rebuilds a fitted classifier from its SavedModel (as stored in the artifacts table). */
 export function loadClassifier(saved: SavedModel): Classifier<object> {
   if (!isClassifierKind(saved.kind)) {

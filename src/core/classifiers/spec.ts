@@ -58,6 +58,13 @@ export interface ClassifierSpec<K extends ClassifierKind = ClassifierKind, P ext
    */
   validationScore?: 'best' | 'last';
   /**
+   * The params for a small training subset (label-efficiency sweeps): `validation` false means there are too
+   * few images per class for a validation split (the kind turns its hold-out off), `rows` is the subset's
+   * size (a kind bounded by it, k-NN's k, is clamped). Returns the params and one note per change.
+   * Kinds without validation or bounds leave it out.
+   */
+  forSubset?(params: P, subset: { rows: number; validation: boolean }): { params: P; notes: string[] };
+  /**
    * How its fit time grows with the training rows n (time ~ n^costExponent x dim): 1 when absent (epochs
    * over the data), 2 for a kernel SVC (its kernel matrix). Used for the pre-start estimate.
    */

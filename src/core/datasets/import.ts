@@ -4,13 +4,13 @@ import { LabError, throwIfAborted, toLabError } from '../errors';
 import { CIFAR_PIXELS, readCifar } from './cifar';
 import { readImageFolder } from './folder';
 import { datasetInserts, findDatasetByName, type NewDataset, type NewSample } from './queries';
-import { generateShapes10 } from './shapes10';
+import { generateShapes10, generateShapesOod } from './shapes10';
 
 /** Where a dataset comes from. */
 export type ImportSource =
   | { type: 'cifar'; path: string; coarse?: boolean }
   | { type: 'folder'; path: string; testFraction?: number; seed?: number; badImages?: 'skip' | 'error' }
-  | { type: 'sample'; name: 'shapes10'; train?: number; test?: number };
+  | { type: 'sample'; name: 'shapes10' | 'shapes-ood'; train?: number; test?: number };
 
 /** Progress of an import: phases are reading, parsing, decoding, generating, writing. */
 export interface ImportProgress {
@@ -62,10 +62,12 @@ function validate(source: ImportSource): void {
     throw new LabError('invalid_input', `testFraction must be at least 0 and below 1 (got ${source.testFraction}).`);
   }
   if (source.type === 'sample') {
-    if (source.name !== 'shapes10') throw new LabError('invalid_input', `Unknown sample dataset '${String(source.name)}'; the built-in sample is 'shapes10'.`);
+    if (source.name !== 'shapes10' && source.name !== 'shapes-ood') {
+      throw new LabError('invalid_input', `Unknown sample dataset '${String(source.name)}'; the built-in samples are 'shapes10' and 'shapes-ood'.`);
+    }
     for (const [k, v] of [['train', source.train], ['test', source.test]] as const) {
       if (v !== undefined && !(Number.isInteger(v) && v >= 10 && v <= 200_000)) {
-        throw new LabError('invalid_input', `Shapes-10 ${k} size must be a whole number from 10 to 200,000 (got ${v}).`);
+        throw new LabError('invalid_input', `${source.name === 'shapes10' ? 'Shapes-10' : 'Shapes-OOD'} ${k} size must be a whole number from 10 to 200,000 (got ${v}).`);
       }
     }
   }
@@ -81,7 +83,9 @@ export async function importDataset(db: Db, source: ImportSource, opts: ImportOp
       ? cifarDefaultName(/cifar-?100/i.test(source.path) ? 'cifar100' : 'cifar10', !!source.coarse)
       : source.type === 'folder'
         ? path.basename(path.resolve(source.path))
-        : 'Shapes-10');
+        : source.name === 'shapes-ood'
+          ? 'Shapes-OOD'
+          : 'Shapes-10');
   checkName(db, guessed);
   throwIfAborted(opts.signal);
   const progress = opts.onProgress;
@@ -152,16 +156,17 @@ export async function importDataset(db: Db, source: ImportSource, opts: ImportOp
     };
   } else {
     progress?.({ phase: 'generating', done: 0, total: 1 });
-    const d = generateShapes10(source.train, source.test);
+    const sample = source.name;
+    const d = sample === 'shapes-ood' ? generateShapesOod(source.train, source.test) : generateShapes10(source.train, source.test);
     progress?.({ phase: 'generating', done: 1, total: 1 });
     prep = {
       name: guessed,
       kind: 'sample',
       classes: d.classes,
-      source: 'shapes10',
+      source: sample,
       root: null,
       fingerprint: d.fingerprint,
-      meta: { sample: 'shapes10', train: d.train.count, test: d.test.count },
+      meta: { sample, train: d.train.count, test: d.test.count },
       total: d.train.count + d.test.count,
       skipped: 0,
       rows: function* () {
@@ -170,7 +175,7 @@ export async function importDataset(db: Db, source: ImportSource, opts: ImportOp
             yield {
               split,
               label: s.labels[i]!,
-              source: `shapes10/${split}#${i}`,
+              source: `${sample}/${split}#${i}`,
               width: 32,
               height: 32,
               pixels: Buffer.from(s.pixels.buffer, s.pixels.byteOffset + i * 3072, 3072),

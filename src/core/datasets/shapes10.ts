@@ -67,13 +67,45 @@ function shapeTest(label: number, cx: number, cy: number, r: number, period: num
   }
 }
 
-function generateSplit(count: number, seed: number): ShapesSplit {
+/**
+ * The classes of Shapes-OOD, the offline demo's out-of-distribution set: drawn the same way as Shapes-10
+ * (colours, size, position, noise) but sharing no class with it.
+ */
+export const SHAPES_OOD_CLASSES = ['star', 'hexagon', 'crescent', 'waves', 'speckle'] as const;
+
+function oodShapeTest(label: number, cx: number, cy: number, r: number, period: number, phase: number): Inside {
+  switch (label) {
+    case 0:
+      // A five-pointed star: radius varies with the angle.
+      return (x, y) => {
+        const a = Math.atan2(y - cy, x - cx) + phase;
+        const rr = r * (0.55 + 0.45 * Math.abs(Math.cos((5 * a) / 2)));
+        return (x - cx) ** 2 + (y - cy) ** 2 <= rr * rr;
+      };
+    case 1:
+      return (x, y) => {
+        const dx = Math.abs(x - cx);
+        const dy = Math.abs(y - cy);
+        return dy <= r * 0.87 && dx * 0.87 + dy * 0.5 <= r * 0.87;
+      };
+    case 2:
+      return (x, y) => (x - cx) ** 2 + (y - cy) ** 2 <= r * r && (x - cx - r * 0.5) ** 2 + (y - cy) ** 2 > (r * 0.8) ** 2;
+    case 3:
+      return (x, y) => Math.abs(x - cx) <= r + 3 && Math.abs(y - cy) <= r + 3 && Math.abs(y - cy - 2 * Math.sin((x + phase) / period)) % (2 * period) < period / 1.5;
+    default: {
+      // Speckle: a hashed pattern of isolated pixels in the patch.
+      return (x, y) => Math.abs(x - cx) <= r + 3 && Math.abs(y - cy) <= r + 3 && ((x * 73856093) ^ (y * 19349663) ^ (phase * 83492791)) % 5 === 0;
+    }
+  }
+}
+
+function generateSplit(count: number, seed: number, numClasses = 10, shape: typeof shapeTest = shapeTest): ShapesSplit {
   const rand = mulberry32(seed);
   const int = (lo: number, hi: number): number => lo + Math.floor(rand() * (hi - lo + 1));
   const labels = new Uint8Array(count);
   const pixels = new Uint8Array(count * S * S * 3);
   for (let n = 0; n < count; n++) {
-    const label = n % 10;
+    const label = n % numClasses;
     labels[n] = label;
     // A light shape on a dark ground (or the reverse), random hues: the class lives in the shape and its
     // texture, not in the colours, and a pixel-level model can still find some of it.
@@ -85,7 +117,7 @@ function generateSplit(count: number, seed: number): ShapesSplit {
     const r = int(7, 11);
     const cx = int(Math.max(r, 10), Math.min(S - 1 - r, 21));
     const cy = int(Math.max(r, 10), Math.min(S - 1 - r, 21));
-    const inside = shapeTest(label, cx + rand() - 0.5, cy + rand() - 0.5, r, int(2, 4), int(0, 5));
+    const inside = shape(label, cx + rand() - 0.5, cy + rand() - 0.5, r, int(2, 4), int(0, 5));
     const noise = int(4, 20);
     const o = n * S * S * 3;
     for (let y = 0; y < S; y++) {
@@ -104,8 +136,16 @@ function generateSplit(count: number, seed: number): ShapesSplit {
 
 /** Generates Shapes-10 deterministically: the same sizes always give the same bytes (default 5,000 / 1,000). */
 export function generateShapes10(train = 5000, test = 1000): Shapes10Data {
-  const tr = generateSplit(train, 0x5eed0001);
-  const te = generateSplit(test, 0x5eed0002);
+  return finish([...SHAPES10_CLASSES], generateSplit(train, 0x5eed0001), generateSplit(test, 0x5eed0002));
+}
+
+/** Generates Shapes-OOD (5 classes none of which is in Shapes-10) deterministically (default 500 / 500). */
+export function generateShapesOod(train = 500, test = 500): Shapes10Data {
+  const n = SHAPES_OOD_CLASSES.length;
+  return finish([...SHAPES_OOD_CLASSES], generateSplit(train, 0x00d50001, n, oodShapeTest), generateSplit(test, 0x00d50002, n, oodShapeTest));
+}
+
+function finish(classes: string[], tr: ShapesSplit, te: ShapesSplit): Shapes10Data {
   const hash = createHash('sha256');
   for (const s of [tr, te]) {
     for (let i = 0; i < s.count; i++) {
@@ -113,5 +153,5 @@ export function generateShapes10(train = 5000, test = 1000): Shapes10Data {
       hash.update(s.pixels.subarray(i * 3072, (i + 1) * 3072));
     }
   }
-  return { classes: [...SHAPES10_CLASSES], train: tr, test: te, fingerprint: hash.digest('hex') };
+  return { classes, train: tr, test: te, fingerprint: hash.digest('hex') };
 }

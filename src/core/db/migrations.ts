@@ -222,4 +222,36 @@ ALTER TABLE runs ADD COLUMN started_at TEXT;
 ALTER TABLE runs ADD COLUMN provenance TEXT;
 `,
   },
+  {
+    version: 9,
+    name: 'label-efficiency sweeps',
+    // A sweep trains every kind on seeded stratified subsets of a set's training split (sizes x repeats);
+    // its runs are ordinary runs with runs.sweep_id set, and sweep_runs says which cell each run fills
+    // (so a resumed sweep redoes nothing that finished). sizes: JSON {mode: 'fraction'|'per_class', values}.
+    sql: `
+CREATE TABLE sweeps (
+  id INTEGER PRIMARY KEY,
+  set_id INTEGER NOT NULL REFERENCES embedding_sets(id) ON DELETE CASCADE,
+  kinds TEXT NOT NULL,
+  sizes TEXT NOT NULL,
+  repeats INTEGER NOT NULL,
+  seed INTEGER NOT NULL,
+  status TEXT NOT NULL,
+  job_id TEXT,
+  error TEXT,
+  created_at TEXT NOT NULL
+);
+CREATE TABLE sweep_runs (
+  sweep_id INTEGER NOT NULL REFERENCES sweeps(id) ON DELETE CASCADE,
+  size_index INTEGER NOT NULL,
+  repeat INTEGER NOT NULL,
+  kind TEXT NOT NULL,
+  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  train_rows INTEGER NOT NULL,
+  min_per_class INTEGER NOT NULL,
+  note TEXT,
+  PRIMARY KEY (sweep_id, size_index, repeat, kind)
+);
+`,
+  },
 ];

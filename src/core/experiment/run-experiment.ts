@@ -20,11 +20,18 @@ import { createRun, executeRun } from '../runs/train-run';
 import { DEMO_NAME, DEMO_SIZE, planExperiment, type ExperimentParams } from './plan';
 
 export { DEMO_NAME, DEMO_SIZE, type ExperimentParams } from './plan';
+/**
+ * The demo's out-of-distribution pair: Shapes-OOD (classes none of which is in Shapes-10), embedded with the
+ * same baselines and preset, so the OOD page has something to benchmark offline. No runs are trained on it.
+ */
+export const DEMO_OOD_SIZE = { train: 100, test: 200 };
+export const DEMO_OOD_NAME = 'Shapes-OOD demo';
 
 export async function runExperiment(p: ExperimentParams, ctx: JobContext): Promise<ExperimentResult> {
   const { db } = ctx;
   let datasetId = p.datasetId;
   let backboneIds = p.backboneIds;
+  let oodDatasetId: number | null = null;
   if (p.demo) {
     ensureBuiltinBackbones(db, modelsDir(ctx.dataDir));
     const existing = findDatasetByName(db, DEMO_NAME);
@@ -33,12 +40,13 @@ export async function runExperiment(p: ExperimentParams, ctx: JobContext): Promi
       const r = await importDataset(db, { type: 'sample', name: 'shapes10', ...DEMO_SIZE }, { name: DEMO_NAME, signal: ctx.signal, onProgress: (g) => ctx.progress(`demo: ${g.phase}`, g.done, g.total) });
       datasetId = r.datasetId;
     }
+    oodDatasetId = findDatasetByName(db, DEMO_OOD_NAME)?.id ?? 0; // imported after the study's runs (0: not yet)
     const all = listBackbones(db);
     backboneIds = [RAW_PIXELS, RANDOM_VIT].map((n) => all.find((b) => b.name === n)!.id);
   }
   if (!datasetId) throw new LabError('invalid_input', 'Choose a dataset (or the demo).');
   if (!backboneIds.length) throw new LabError('invalid_input', 'Choose at least one backbone.');
-  const steps = backboneIds.length * (1 + p.kinds.length);
+  const steps = backboneIds.length * (1 + p.kinds.length + (oodDatasetId === null ? 0 : 1));
   let step = 0;
   // The ETA: the pre-start estimate of what is left (embeddings measured here, every run), the current
   // step's part followed as it goes (the embedding's own ETA, a run's RunEta).
@@ -86,6 +94,29 @@ export async function runExperiment(p: ExperimentParams, ctx: JobContext): Promi
       });
       step++;
       ctx.progress(`trained ${kind}`, step, steps, { etaSec: after(b, k + 1) });
+    }
+  }
+  // The demo's OOD pair, imported and embedded last (Shapes-10 and the study's runs come first).
+  if (oodDatasetId !== null) {
+    if (oodDatasetId === 0) {
+      oodDatasetId = (
+        await importDataset(db, { type: 'sample', name: 'shapes-ood', ...DEMO_OOD_SIZE }, { name: DEMO_OOD_NAME, signal: ctx.signal, onProgress: (g) => ctx.progress(`demo OOD pair: ${g.phase}`, g.done, g.total) })
+      ).datasetId;
+    }
+    for (const backboneId of backboneIds) {
+      throwIfAborted(ctx.signal);
+      const setId = createEmbeddingSet(db, { datasetId: oodDatasetId, backboneId, preset: p.preset });
+      if (getSetStatus(db, setId) !== 'done') {
+        const bName = getBackboneName(db, backboneId);
+        await runEmbeddingSet(db, setId, {
+          signal: ctx.signal,
+          provider: p.provider,
+          modelsDir: modelsDir(ctx.dataDir),
+          loadImage: (id) => loadSampleRGB(db, id),
+          onProgress: (g) => ctx.progress(`embedding the OOD pair with ${bName} (step ${step + 1}/${steps})`, g.done, g.total, { ratePerSec: g.ratePerSec, etaSec: g.etaSec }),
+        });
+      }
+      step++;
     }
   }
   return { datasetId, sets, runs };

@@ -4,7 +4,7 @@
  */
 
 /** ONNX TensorProto.DataType values used here. */
-export const OnnxType = { FLOAT: 1, UINT8: 2, INT32: 6, INT64: 7, FLOAT16: 10 } as const;
+export const OnnxType = { FLOAT: 1, UINT8: 2, INT32: 6, INT64: 7, FLOAT16: 10, DOUBLE: 11 } as const;
 /** One of the supported ONNX element types. */
 export type OnnxElemType = (typeof OnnxType)[keyof typeof OnnxType];
 

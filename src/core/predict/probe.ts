@@ -25,7 +25,7 @@ import { insertProbe } from './queries';
 // Stored probes are read and deleted through the feature's queries; lab.ts still imports them from here.
 
 /** Neighbours whose mean similarity makes the out-of-distribution score. */
-const OOD_K = 10;
+export const OOD_K = 10;
 /** Test rows used for the reference distribution of that score. */
 const OOD_REFERENCE_ROWS = 300;
 /** Below this percentile of the test split's scores an image is flagged as unusual. */

@@ -35,6 +35,13 @@ export interface TrainCallbacks {
   signal?: AbortSignal;
   onEpoch?: (runId: number, log: EpochLog) => void;
   onProgress?: (p: { phase: string; done: number; total: number }) => void;
+  /**
+   * Train on these rows of the set's training split only (ascending indices; a label sweep's subset). The
+   * test split is whole. Omitted: the whole training split.
+   */
+  trainRows?: Int32Array;
+  /** The set's data already loaded (a sweep trains many runs on one set); omitted: loaded here. */
+  preloaded?: SetData;
 }
 
 /** The outcome of a finished run: the contract's train-job result. */
@@ -113,13 +120,17 @@ export async function executeRun(db: Db, runId: number, cb: TrainCallbacks = {})
     // What the run is trained from (dataset, backbone file, set, app version), kept as the run's provenance.
     markRunRunning(db, runId, { ...readRunSource(db, run.set_id), app_version: pkg.version });
     cb.onProgress?.({ phase: 'load', done: 0, total: 1 });
-    const data = capTrainingRows(loadSetData(db, run.set_id), run.max_train_rows, run.seed);
+    const full = cb.preloaded ?? loadSetData(db, run.set_id);
+    const subset: SetData = cb.trainRows ? { ...full, train: subsetOf(full.train, cb.trainRows) } : full;
+    const data = capTrainingRows(subset, run.max_train_rows, run.seed);
     if (data.train.X.rows === 0) throw new LabError('invalid_input', `Embedding set ${run.set_id} has no training rows.`);
     throwIfAborted(cb.signal);
     const kind = run.kind as ClassifierKind;
     const clf = createClassifier(kind, JSON.parse(run.params) as Record<string, unknown>, { numClasses: data.numClasses, seed: run.seed });
     const ev = await fitAndEvaluate(db, run, clf, data, cb);
-    const { model, modelBytes } = saveModel(run, clf, data, run.max_train_rows !== null && data.train.X.rows === run.max_train_rows);
+    // A model fitted on part of the training split (a sweep's subset, a capped run) keeps its rows' sample ids.
+    const partial = data.train.X.rows < full.train.X.rows;
+    const { model, modelBytes } = saveModel(run, clf, data, partial);
     const backend = clf.backend;
     markRunDone(db, runId, { ...ev, testIds: data.test.ids, model, fingerprint: data.fingerprint, backend, modelBytes });
     cb.onProgress?.({ phase: 'evaluate', done: 2, total: 2 });
@@ -143,6 +154,12 @@ export async function executeRun(db: Db, runId: number, cb: TrainCallbacks = {})
     markRunEnded(db, runId, e.code === 'cancelled' ? 'cancelled' : 'failed', e.code === 'cancelled' ? null : e.message);
     throw e;
   }
+}
+
+/** The chosen rows of a split, in their order. */
+function subsetOf(split: SetData['train'], rows: Int32Array): SetData['train'] {
+  for (const r of rows) if (r < 0 || r >= split.X.rows) throw new LabError('invalid_input', `Training row ${r} is outside the split (${split.X.rows} rows).`);
+  return { ...split, X: takeRows(split.X, rows), y: takeLabels(split.y, rows), ids: Int32Array.from(rows, (r) => split.ids[r]!) };
 }
 
 /** Fits on the training split (epoch logs stored as they come), then scores train and test splits. */
@@ -208,7 +225,7 @@ export function saveModel(
   run: Pick<RunToTrain, 'kind' | 'set_id'>,
   clf: Classifier<object>,
   data: { train: { X: Matrix; ids: Int32Array } },
-  capped = false,
+  partial = false,
 ): { model: EncodedModel; modelBytes: number } {
   const saved = clf.toJSON();
   let referencedBytes = 0;
@@ -216,8 +233,9 @@ export function saveModel(
     referencedBytes = data.train.X.data.byteLength;
     delete saved.state.train;
     saved.state.trainFromSet = run.set_id;
-    // Trained on a capped subsample: the sample ids of its rows (a few bytes each), in fit() order.
-    if (capped) saved.state.trainSampleIds = data.train.ids;
+    // Trained on part of the split (a capped subsample, a sweep's subset): the sample ids of its rows (a few
+    // bytes each), in fit() order.
+    if (partial) saved.state.trainSampleIds = data.train.ids;
   }
   const model = encodeModel(saved);
   const arrayBytes = model.arrays.reduce((a, x) => a + x.byteLength, 0);

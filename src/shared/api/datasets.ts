@@ -15,7 +15,7 @@ export const importSource = z.discriminatedUnion('type', [
   z
     .object({
       type: z.literal('sample'),
-      name: z.literal('shapes10'),
+      name: z.enum(['shapes10', 'shapes-ood']),
       train: z.number().int().min(10).max(100_000).optional(),
       test: z.number().int().min(10).max(100_000).optional(),
     })

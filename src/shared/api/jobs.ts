@@ -9,6 +9,7 @@ import { jobOf, method } from './common';
 import { importResult } from './datasets';
 import { embedResult } from './embeddings';
 import { mapJobResult, probeJobResult } from './predict';
+import { sweepJobResult } from './sweeps';
 import { selftestResult } from './system';
 import { experimentResult, trainResult } from './training';
 
@@ -23,6 +24,7 @@ export const jobResults = {
   experiment: experimentResult,
   probe: probeJobResult,
   map: mapJobResult,
+  sweep: sweepJobResult,
 } as const;
 
 export type JobKind = keyof typeof jobResults;
@@ -42,6 +44,7 @@ export const job = z.discriminatedUnion('kind', [
   jobOf('experiment', jobResults.experiment),
   jobOf('probe', jobResults.probe),
   jobOf('map', jobResults.map),
+  jobOf('sweep', jobResults.sweep),
 ]);
 export type Job = z.infer<typeof job>;
 /** Compile-time check that the union above (and job.finished's below) has a member for every kind of `jobResults`. */
@@ -68,6 +71,7 @@ export const jobFinished = z.discriminatedUnion('kind', [
   finishedOf('experiment', jobResults.experiment),
   finishedOf('probe', jobResults.probe),
   finishedOf('map', jobResults.map),
+  finishedOf('sweep', jobResults.sweep),
 ]);
 
 const everyFinishedKind: EveryKind<z.infer<typeof jobFinished>['kind']> = true;

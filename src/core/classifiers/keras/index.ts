@@ -9,6 +9,10 @@ export const keras = defineClassifier({
   text,
   params: kerasParams,
   tags,
+  forSubset: (params, s) =>
+    s.validation || params.validationFraction === 0
+      ? { params, notes: [] }
+      : { params: { ...params, validationFraction: 0 }, notes: ['fewer than 10 images per class: no validation split (no val_loss / val_accuracy)'] },
   create: (params, ctx) => new KerasClassifier(params, ctx),
   load: (saved) => KerasClassifier.load(saved),
   exportHead: (clf, io) => {

@@ -12,6 +12,8 @@ export const knn = defineClassifier({
   // Each scored row is compared with every training row; predict() is argmax(predictProba()).
   predictCostExponent: 1,
   labelsAreArgmaxProba: true,
+  forSubset: (params, s) =>
+    params.k <= s.rows ? { params, notes: [] } : { params: { ...params, k: s.rows }, notes: [`k clamped from ${params.k} to the subset's ${s.rows} images`] },
   checkSet: (p, set) =>
     p.k > set.trainRows ? `k = ${p.k} is more than the ${set.trainRows} training images of this set: choose k of at most ${set.trainRows}.` : null,
   create: (params, ctx) => new KnnClassifier(params, ctx),

@@ -13,6 +13,10 @@ export const logreg = defineClassifier({
   labelsAreArgmaxProba: true,
   // One fit per C on the training part (warm-started) and the refit; none of the search without a split.
   fitWork: (p) => (p.cGrid.length > 1 && p.validationFraction > 0 ? p.cGrid.length + 1 : 1),
+  forSubset: (params, s) =>
+    s.validation
+      ? { params, notes: [] }
+      : { params: { ...params, validationFraction: 0, cGrid: [1] }, notes: ["fewer than 10 images per class: no validation split, C is not searched (C = 1, scikit-learn's default)"] },
   create: (params, ctx) => new LogregClassifier(params, ctx),
   load: (saved) => LogregClassifier.load(saved),
   exportHead: (clf, io) => {

@@ -12,6 +12,10 @@ export const mlp = defineClassifier({
   validationScore: 'best',
   // The study's protocol: the best epoch is chosen on the test split, passed to fit as `validation`.
   selectsOnTest: (params) => params.selectOn === 'test',
+  forSubset: (params, s) =>
+    s.validation || params.validationFraction === 0
+      ? { params, notes: [] }
+      : { params: { ...params, validationFraction: 0 }, notes: ['fewer than 10 images per class: no validation split, best-epoch selection off (the last epoch is kept)'] },
   create: (params, ctx) => new MlpClassifier(params, ctx),
   load: (saved) => MlpClassifier.load(saved),
   exportHead: (clf, io) => {

@@ -8,6 +8,8 @@ export const pages = [
   { id: 'compare', title: 'Compare', short: 'CO' },
   { id: 'try', title: 'Try an image', short: 'TRY' },
   { id: 'map', title: 'Embedding map', short: 'MAP' },
+  { id: 'labels', title: 'Labels needed', short: 'LBL' },
+  { id: 'ood', title: 'OOD', short: 'OOD' },
 ] as const;
 
 export type PageId = (typeof pages)[number]['id'];

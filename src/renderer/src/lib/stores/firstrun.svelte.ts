@@ -21,7 +21,11 @@ class FirstRunStore {
       this.step = 'Running the offline demo: Shapes-10, raw-pixels and random ViT baselines, every classifier…';
       const job = await client.call('experiment.start', { demo: true });
       jobsStore.track(job);
-      this.expectDone(await jobsStore.waitFor(job.id), 'The demo');
+      const end = await jobsStore.waitFor(job.id);
+      this.expectDone(end, 'The demo');
+      // The study's newest set, not the OOD pair's (embedded last): Compare opens on Shapes-10.
+      const studySet = end.kind === 'experiment' ? end.result?.sets.at(-1) : undefined;
+      if (studySet !== undefined) selection.select(studySet);
       await this.afterwards();
     });
   }
