@@ -1,5 +1,6 @@
 /**
- * The mlp's training on onnxruntime's CPU provider (MLAS: AVX2/AVX-512 sgemm), several times faster per step
+ * The dense nets' training on onnxruntime's CPU provider (the mlp's PyTorch recipe, and the keras kind's
+ * tfjs-layers recipe with its probability clip, see `clip`) (MLAS: AVX2/AVX-512 sgemm), several times faster per step
  * than single-threaded tfjs-wasm. The training step (forward pass, hand-written backward pass, PyTorch's Adam
  * for both layers) is one ONNX graph; an ONNX Loop runs it over up to STEPS_PER_RUN full batches per
  * session.run, gathering each batch from the training rows inside the graph, so the parameters and moments
@@ -19,7 +20,7 @@ import { throwIfAborted } from '../../errors';
 import type { Matrix } from '../../math/matrix';
 import { encodeModel, f32Tensor, i64Tensor, OnnxType, type GraphDef, type NodeDef, type OnnxElemType, type TensorDef, type ValueInfo } from '../../onnx/onnx-writer';
 import { loadOrt, type Ort } from '../../onnx/ort';
-import type { MlpEngine } from './engine';
+import type { MlpEngine, TrainerOptions } from './engine';
 
 type Session = import('onnxruntime-node').InferenceSession;
 type OrtTensor = import('onnxruntime-node').Tensor;
@@ -32,7 +33,22 @@ const BOOL = 9 as OnnxElemType;
  * step reads n('X'), n('Y'), n('<state>') and writes n('<state>_out'), n('logp'); invNb, kStep, kInvBc2 are
  * taken as given, and the constants are the graph's initializers.
  */
-function stepNodes(n: (name: string) => string, invNb: string, kStep: string, kInvBc2: string): NodeDef[] {
+function stepNodes(n: (name: string) => string, invNb: string, kStep: string, kInvBc2: string, clip: boolean): NodeDef[] {
+  // Keras's cross-entropy on softmax outputs (clip): a row whose true-class probability p_y lies outside
+  // [clip, 1 - clip] gets no gradient (tfjs clips the probabilities, and a clipped value passes no gradient);
+  // the kept rows' (p - y) is multiplied by exactly 1, so their bits do not change.
+  const dz2In = clip ? n('diffk') : n('diff');
+  const clipNodes: NodeDef[] = clip
+    ? [
+        { op: 'Mul', inputs: [n('prob'), n('Y')], outputs: [n('py_all')] },
+        { op: 'ReduceSum', inputs: [n('py_all'), 'ax1'], outputs: [n('py')], attrs: { keepdims: { i: 1 } } },
+        { op: 'GreaterOrEqual', inputs: [n('py'), 'kClipLo'], outputs: [n('above')] },
+        { op: 'LessOrEqual', inputs: [n('py'), 'kClipHi'], outputs: [n('below')] },
+        { op: 'And', inputs: [n('above'), n('below')], outputs: [n('keep')] },
+        { op: 'Cast', inputs: [n('keep')], outputs: [n('keepF')], attrs: { to: { i: OnnxType.FLOAT } } },
+        { op: 'Mul', inputs: [n('diff'), n('keepF')], outputs: [n('diffk')] },
+      ]
+    : [];
   const nodes: NodeDef[] = [
     // The constant 1 column of the batch doubles as the ones appended to the hidden activations.
     { op: 'Slice', inputs: [n('X'), 'colD', 'colD1', 'ax1'], outputs: [n('ones')] },
@@ -43,7 +59,8 @@ function stepNodes(n: (name: string) => string, invNb: string, kStep: string, kI
     { op: 'LogSoftmax', inputs: [n('z2')], outputs: [n('logp')], attrs: { axis: { i: 1 } } },
     { op: 'Exp', inputs: [n('logp')], outputs: [n('prob')] },
     { op: 'Sub', inputs: [n('prob'), n('Y')], outputs: [n('diff')] },
-    { op: 'Mul', inputs: [n('diff'), invNb], outputs: [n('dz2')] },
+    ...clipNodes,
+    { op: 'Mul', inputs: [dz2In, invNb], outputs: [n('dz2')] },
     { op: 'Gemm', inputs: [n('a1e'), n('dz2')], outputs: [n('g2')], attrs: { transA: { i: 1 } } },
     { op: 'Slice', inputs: [n('W2'), 'zero', 'rowH', 'ax0'], outputs: [n('W2top')] },
     { op: 'Gemm', inputs: [n('dz2'), n('W2top')], outputs: [n('da1')], attrs: { transB: { i: 1 } } },
@@ -73,8 +90,10 @@ function stepNodes(n: (name: string) => string, invNb: string, kStep: string, kI
   return nodes;
 }
 
-function constants(D: number, H: number, b1: number, b2: number, eps: number): TensorDef[] {
+function constants(D: number, H: number, b1: number, b2: number, eps: number, clip: number | undefined): TensorDef[] {
+  const clipConsts = clip === undefined ? [] : [f32Tensor('kClipLo', [1], [clip]), f32Tensor('kClipHi', [1], [1 - clip])];
   return [
+    ...clipConsts,
     f32Tensor('kB1', [1], [b1]),
     f32Tensor('k1B1', [1], [1 - b1]),
     f32Tensor('kB2', [1], [b2]),
@@ -94,8 +113,11 @@ function stateInfo(D: number, H: number, C: number, suffix = '', prefix = ''): V
   return STATE.map((k) => ({ name: `${prefix}${k}${suffix}`, type: OnnxType.FLOAT, shape: shapes[k[1]!]! }));
 }
 
-/** The ONNX graph of one training step for Linear(D, H) -> ReLU -> Linear(H, C) with Adam (betas b1/b2, eps). */
-export function mlpTrainStepModel(D: number, H: number, C: number, b1 = 0.9, b2 = 0.999, eps = 1e-8): Uint8Array {
+/**
+ * The ONNX graph of one training step for Linear(D, H) -> ReLU -> Linear(H, C) with Adam (betas b1/b2, eps);
+ * with `clip`, rows whose true-class probability is outside [clip, 1 - clip] pass no gradient (Keras).
+ */
+export function mlpTrainStepModel(D: number, H: number, C: number, b1 = 0.9, b2 = 0.999, eps = 1e-8, clip?: number): Uint8Array {
   const F = OnnxType.FLOAT;
   return encodeModel({
     inputs: [
@@ -107,8 +129,8 @@ export function mlpTrainStepModel(D: number, H: number, C: number, b1 = 0.9, b2 
       { name: 'kInvBc2', type: F, shape: [1] },
     ],
     outputs: [...stateInfo(D, H, C, '_out'), { name: 'logp', type: F, shape: ['nb', C] }],
-    initializers: constants(D, H, b1, b2, eps),
-    nodes: stepNodes((x) => x, 'invNb', 'kStep', 'kInvBc2'),
+    initializers: constants(D, H, b1, b2, eps, clip),
+    nodes: stepNodes((x) => x, 'invNb', 'kStep', 'kInvBc2', clip !== undefined),
     opset: 17,
   });
 }
@@ -119,7 +141,7 @@ export function mlpTrainStepModel(D: number, H: number, C: number, b1 = 0.9, b2 
  * holds each step's row indices, KStep / KInvBc2 [steps] its Adam step size and 1 / sqrt(bc2). Outputs the
  * final state and logp [trip, B, C]. Bit-identical to `trip` runs of mlpTrainStepModel.
  */
-export function mlpTrainLoopModel(D: number, H: number, C: number, B: number, b1 = 0.9, b2 = 0.999, eps = 1e-8): Uint8Array {
+export function mlpTrainLoopModel(D: number, H: number, C: number, B: number, b1 = 0.9, b2 = 0.999, eps = 1e-8, clip?: number): Uint8Array {
   const F = OnnxType.FLOAT;
   const n = (x: string): string => `b_${x}`;
   const body: GraphDef = {
@@ -137,7 +159,7 @@ export function mlpTrainLoopModel(D: number, H: number, C: number, B: number, b1
       { op: 'Gather', inputs: ['Yall', n('idx')], outputs: [n('Y')], attrs: { axis: { i: 0 } } },
       { op: 'Gather', inputs: ['KStep', n('iter')], outputs: [n('kStep')], attrs: { axis: { i: 0 } } },
       { op: 'Gather', inputs: ['KInvBc2', n('iter')], outputs: [n('kInvBc2')], attrs: { axis: { i: 0 } } },
-      ...stepNodes(n, 'invNb', n('kStep'), n('kInvBc2')),
+      ...stepNodes(n, 'invNb', n('kStep'), n('kInvBc2'), clip !== undefined),
     ],
     graphName: 'step',
   };
@@ -154,7 +176,7 @@ export function mlpTrainLoopModel(D: number, H: number, C: number, B: number, b1
     ],
     outputs: [...stateInfo(D, H, C, '_out'), { name: 'logp', type: F, shape: ['trip', B, C] }],
     initializers: [
-      ...constants(D, H, b1, b2, eps),
+      ...constants(D, H, b1, b2, eps, clip),
       { name: 'condTrue', type: BOOL, dims: [], raw: Uint8Array.of(1) },
       f32Tensor('onesB', [B, 1], new Float32Array(B).fill(1)),
     ],
@@ -185,7 +207,7 @@ export function defaultThreads(): number {
 const STEPS_PER_RUN = 64;
 
 /**
- * Trains the mlp on onnxruntime: full batches run STEPS_PER_RUN at a time through the Loop graph, a last partial
+ * Trains a dense net (the mlp, the keras kind) on onnxruntime: full batches run STEPS_PER_RUN at a time through the Loop graph, a last partial
  * batch through the one-step graph. The parameters and Adam moments live in JS arrays between runs.
  */
 export class OnnxMlpTrainer implements MlpEngine {
@@ -223,7 +245,7 @@ export class OnnxMlpTrainer implements MlpEngine {
   /**
    * A trainer on (X, y) with batch size B and Adam(lr, betas b1/b2, eps), starting from [W1; b1] ((D+1) x H)
    * and [W2; b2] ((H+1) x C) with zero moments; null when onnxruntime-node cannot be loaded or cannot build
-   * the sessions (DINOLAB_MLP_ENGINE=tfjs also gives null, forcing the TensorFlow.js path).
+   * the sessions (DINOLAB_MLP_ENGINE=tfjs also gives null, forcing the TensorFlow.js path of mlp and keras).
    */
   static async create(
     X: Matrix,
@@ -234,7 +256,7 @@ export class OnnxMlpTrainer implements MlpEngine {
     adam: { lr: number; b1: number; b2: number; eps: number },
     w1: Float32Array,
     w2: Float32Array,
-    threads?: number,
+    options: TrainerOptions = {},
   ): Promise<OnnxMlpTrainer | null> {
     if (process.env.DINOLAB_MLP_ENGINE === 'tfjs') return null;
     const ort = await loadOrt();
@@ -244,12 +266,12 @@ export class OnnxMlpTrainer implements MlpEngine {
         executionProviders: ['cpu'],
         graphOptimizationLevel: 'all' as const,
         executionMode: 'sequential' as const,
-        intraOpNumThreads: threads ?? defaultThreads(),
+        intraOpNumThreads: options.threads ?? defaultThreads(),
         interOpNumThreads: 1,
       };
       const D = X.cols;
-      const loop = await ort.InferenceSession.create(mlpTrainLoopModel(D, H, C, B, adam.b1, adam.b2, adam.eps), opts);
-      const single = await ort.InferenceSession.create(mlpTrainStepModel(D, H, C, adam.b1, adam.b2, adam.eps), opts);
+      const loop = await ort.InferenceSession.create(mlpTrainLoopModel(D, H, C, B, adam.b1, adam.b2, adam.eps, options.clip), opts);
+      const single = await ort.InferenceSession.create(mlpTrainStepModel(D, H, C, adam.b1, adam.b2, adam.eps, options.clip), opts);
       return new OnnxMlpTrainer(ort, loop, single, X, y, H, C, B, adam, w1, w2);
     } catch {
       return null;
