@@ -38,4 +38,6 @@ export interface TrainerOptions {
    * epsilon, 1e-7), so a row whose true-class probability falls outside passes no gradient. Unset: no clip.
    */
   clip?: number;
+  /** Floats per chunk of layer 1's Adam state on onnxruntime (tests force small chunks; default 32,768). */
+  chunkFloats?: number;
 }
