@@ -111,17 +111,21 @@ function stepNodes(n: (name: string) => string, invNb: string, kStep: string, kI
     // step(a1) = 1 where a1 > 0, else 0; Sign of a ReLU output is exactly that.
     { op: 'Sign', inputs: [n('a1')], outputs: [n('mask')] },
     { op: 'Mul', inputs: [n('da1'), n('mask')], outputs: [n('dz1')] },
-    { op: 'Gemm', inputs: [n('X'), n('dz1')], outputs: [n('g1')], attrs: { transA: { i: 1 } } },
   ];
   nodes.push(...adamNodes(n, '2', kStep, kInvBc2));
-  if (chunks1 <= 1) nodes.push(...adamNodes(n, '1', kStep, kInvBc2));
-  else {
+  if (chunks1 <= 1) {
+    nodes.push({ op: 'Gemm', inputs: [n('X'), n('dz1')], outputs: [n('g1')], attrs: { transA: { i: 1 } } }, ...adamNodes(n, '1', kStep, kInvBc2));
+  } else {
     // Layer 1's Adam chunk by chunk: the 13 element-wise passes over W1, m1, v1 and the gradient (3 MB each
     // at 3,072 inputs) are bound by memory bandwidth when they stream whole matrices; on 128 KB chunks
-    // they stay in the L2 cache (measured 4.0 -> 0.9 ms for 13 passes over 0.79 M floats). Only the
-    // gradient is split (one pass). Element-wise, so the result is bit-identical to the unchunked form.
-    nodes.push({ op: 'Split', inputs: [n('g1'), 'kSplit1'], outputs: parts.map((c) => n(`g1${c}`)), attrs: { axis: { i: 0 } } });
-    for (const c of parts) nodes.push(...adamNodes(n, `1${c}`, kStep, kInvBc2));
+    // they stay in the L2 cache (measured 4.0 -> 0.9 ms for 13 passes over 0.79 M floats). Each chunk's
+    // gradient rows come from their own product X[:, rows]^T dz1 (the batch's columns split once, a small
+    // copy): every gradient element is the same dot product over the batch as in the whole product, and
+    // Adam is element-wise, so the result is bit-identical to the unchunked graph (mlp.test.ts checks it).
+    nodes.push({ op: 'Split', inputs: [n('X'), 'kSplit1'], outputs: parts.map((c) => n(`X${c}`)), attrs: { axis: { i: 1 } } });
+    for (const c of parts) {
+      nodes.push({ op: 'Gemm', inputs: [n(`X${c}`), n('dz1')], outputs: [n(`g1${c}`)], attrs: { transA: { i: 1 } } }, ...adamNodes(n, `1${c}`, kStep, kInvBc2));
+    }
   }
   return nodes;
 }
