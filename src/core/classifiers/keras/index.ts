@@ -1,4 +1,4 @@
-/** The keras kind: a TensorFlow.js layers Sequential net trained with model.fit. */
+/** The keras kind: the study's Keras net (tfjs layers' recipe), trained on the mlp's engines (onnxruntime, else tfjs). */
 import { LabError } from '../../errors';
 import { defineClassifier } from '../spec';
 import { KerasClassifier } from './keras';

@@ -3,8 +3,12 @@ import { roundTripModel } from '../model-codec';
 import { defaultParams } from '../params-helpers';
 import { keras as kerasSpec } from './index';
 import { KerasClassifier } from './keras';
-import type { Matrix } from '../../math/matrix';
-import { Prng } from '../../math/prng';
+import { takeLabels, takeRows, type Matrix } from '../../math/matrix';
+import { Prng, permutation } from '../../math/prng';
+import { initTf } from '../tf-backend';
+import type { AdamConfig, MlpEngine } from '../mlp/engine';
+import { OnnxMlpTrainer } from '../mlp/mlp-onnx';
+import { TfjsMlpTrainer } from '../mlp/mlp-tfjs';
 
 function blobs(n: number, seed: number): { X: Matrix; y: Int32Array } {
   const rng = new Prng(seed);
@@ -18,7 +22,208 @@ function blobs(n: number, seed: number): { X: Matrix; y: Int32Array } {
   return { X: { rows: n, cols: D, data: X }, y };
 }
 
-describe('keras (tfjs layers Sequential)', () => {
+/** Runs fn with the dense-net engines forced onto TensorFlow.js (as when onnxruntime-node cannot load) or left on their default. */
+async function onEngine<T>(engine: 'onnx' | 'tfjs', fn: () => Promise<T>): Promise<T> {
+  const prev = process.env.DINOLAB_MLP_ENGINE;
+  if (engine === 'tfjs') process.env.DINOLAB_MLP_ENGINE = 'tfjs';
+  else delete process.env.DINOLAB_MLP_ENGINE;
+  try {
+    return await fn();
+  } finally {
+    if (prev === undefined) delete process.env.DINOLAB_MLP_ENGINE;
+    else process.env.DINOLAB_MLP_ENGINE = prev;
+  }
+}
+
+/**
+ * Independent float64 reference of Keras's training step as tfjs runs it, written out by hand: softmax
+ * probabilities p, loss -log(clip(p_y, eps, 1 - eps)) averaged over the batch (a row whose p_y is clipped
+ * passes no gradient, else the logits' gradient is (p - onehot) / nb), then tfjs-core's AdamOptimizer:
+ * m = b1 m + (1 - b1) g, v = b2 v + (1 - b2) g^2, W -= lr * (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps).
+ * theta is flat [W1; b1] ((D+1) x H) then [W2; b2] ((H+1) x C). Returns the weights and each row's
+ * log-probabilities before its step.
+ */
+function kerasReference(
+  X: number[][],
+  y: number[],
+  H: number,
+  C: number,
+  theta0: ArrayLike<number>,
+  batches: number[][],
+  adam: AdamConfig,
+  clip: number | null,
+): { theta: number[]; logProbs: number[][]; clippedRows: number } {
+  const D = X[0]!.length;
+  const theta = Array.from(theta0);
+  const [oW1, ob1, oW2, ob2] = [0, D * H, D * H + H, D * H + H + H * C];
+  const m = new Array<number>(theta.length).fill(0);
+  const v = new Array<number>(theta.length).fill(0);
+  const logProbs: number[][] = [];
+  let clippedRows = 0;
+  batches.forEach((rows, s) => {
+    const t = s + 1;
+    const g = new Array<number>(theta.length).fill(0);
+    for (const i of rows) {
+      const z1 = Array.from({ length: H }, (_, k) => theta[ob1 + k]! + X[i]!.reduce((acc, x, j) => acc + x * theta[oW1 + j * H + k]!, 0));
+      const a1 = z1.map((z) => Math.max(0, z));
+      const z2 = Array.from({ length: C }, (_, c) => theta[ob2 + c]! + a1.reduce((acc, a, k) => acc + a * theta[oW2 + k * C + c]!, 0));
+      const mx = Math.max(...z2);
+      const lse = mx + Math.log(z2.reduce((acc, z) => acc + Math.exp(z - mx), 0));
+      logProbs.push(z2.map((z) => z - lse));
+      const py = Math.exp(z2[y[i]!]! - lse);
+      if (clip !== null && (py < clip || py > 1 - clip)) {
+        clippedRows++;
+        continue;
+      }
+      const dz2 = z2.map((z, c) => (Math.exp(z - lse) - (c === y[i] ? 1 : 0)) / rows.length);
+      for (let c = 0; c < C; c++) {
+        g[ob2 + c]! += dz2[c]!;
+        for (let k = 0; k < H; k++) g[oW2 + k * C + c]! += a1[k]! * dz2[c]!;
+      }
+      for (let k = 0; k < H; k++) {
+        if (z1[k]! <= 0) continue;
+        const da = dz2.reduce((acc, d, c) => acc + d * theta[oW2 + k * C + c]!, 0);
+        g[ob1 + k]! += da;
+        for (let j = 0; j < D; j++) g[oW1 + j * H + k]! += X[i]![j]! * da;
+      }
+    }
+    const bc1 = 1 - adam.b1 ** t;
+    const bc2 = 1 - adam.b2 ** t;
+    for (let p = 0; p < theta.length; p++) {
+      m[p] = adam.b1 * m[p]! + (1 - adam.b1) * g[p]!;
+      v[p] = adam.b2 * v[p]! + (1 - adam.b2) * g[p]! * g[p]!;
+      theta[p] = theta[p]! - (adam.lr * (m[p]! / bc1)) / (Math.sqrt(v[p]! / bc2) + adam.eps);
+    }
+  });
+  return { theta, logProbs, clippedRows };
+}
+
+describe("keras on the dense-net engines: tfjs layers' Adam and clipped cross-entropy against a float64 reference", () => {
+  // As in mlp.test.ts: b1 = 0 and eps far above sqrt(v) make Adam step by (lr / eps) g, so the weights move
+  // with the gradient's size and a wrongly scaled or wrongly kept row's gradient shows.
+  const sgdLike: AdamConfig = { lr: 100, b1: 0, b2: 0.999, eps: 1e3 };
+  const clip = 1e-7;
+  const rng = new Prng(21);
+  const D = 4;
+  const H = 6;
+  const C = 3;
+  const N = 7;
+  const B = 3;
+  const Xr = Array.from({ length: N }, () => Array.from({ length: D }, () => rng.next() * 4 - 2));
+  // Row 6 is far out, so the net starts out sure of a class: its label is the least likely one, p_y < 1e-7,
+  // which Keras's clip stops from passing any gradient.
+  Xr[6] = [20, -20, 20, -20];
+  const theta0 = Float32Array.from({ length: (D + 1) * H + (H + 1) * C }, () => (rng.next() * 2 - 1) * 0.8);
+  const yr = Array.from({ length: N }, (_, i) => i % C);
+  const first = kerasReference(Xr, yr, H, C, theta0, [[6]], sgdLike, null).logProbs[0]!;
+  yr[6] = first.indexOf(Math.min(...first));
+  const X: Matrix = { rows: N, cols: D, data: Float32Array.from(Xr.flat()) };
+  const y = Int32Array.from(yr);
+  const perms = [
+    [3, 0, 6, 1, 5, 2, 4],
+    [6, 5, 4, 3, 2, 1, 0],
+    [1, 3, 5, 0, 2, 4, 6],
+  ];
+  const batches = perms.flatMap((p) => [p.slice(0, 3), p.slice(3, 6), p.slice(6)]);
+  const w1 = theta0.subarray(0, (D + 1) * H);
+  const w2 = theta0.subarray((D + 1) * H);
+  const engines: [string, () => Promise<MlpEngine | null>][] = [
+    ['onnx', () => OnnxMlpTrainer.create(X, y, H, C, B, sgdLike, w1, w2, { clip })],
+    [
+      'tfjs',
+      async () => {
+        const { tf, backend } = await initTf();
+        return new TfjsMlpTrainer(tf, backend, X, y, H, C, B, sgdLike, w1, w2, { clip });
+      },
+    ],
+  ];
+
+  it.each(engines)('%s: nine steps (partial last batch, a clipped row) give the reference log-probabilities and weights', async (name, make) => {
+    const ref = kerasReference(Xr, yr, H, C, theta0, batches, sgdLike, clip);
+    // The test has teeth: row 6 is clipped in the first epochs, and without the clip the weights end elsewhere.
+    expect(first[yr[6]!]!).toBeLessThan(Math.log(clip));
+    expect(ref.clippedRows).toBeGreaterThanOrEqual(2);
+    const unclipped = kerasReference(Xr, yr, H, C, theta0, batches, sgdLike, null);
+    expect(Math.max(...ref.theta.map((t, i) => Math.abs(t - unclipped.theta[i]!)))).toBeGreaterThan(0.1);
+    const engine = await make();
+    expect(engine, `${name} engine starts`).not.toBeNull();
+    try {
+      let maxLp = 0;
+      let row = 0;
+      for (const p of perms) {
+        const lp = await engine!.epoch(Int32Array.from(p));
+        for (let i = 0; i < N; i++, row++) {
+          for (let c = 0; c < C; c++) {
+            // The far row's log-probabilities are in the hundreds: compare them relatively.
+            const r = ref.logProbs[row]![c]!;
+            maxLp = Math.max(maxLp, Math.abs(lp[i * C + c]! - r) / Math.max(1, Math.abs(r)));
+          }
+        }
+      }
+      const w = engine!.weights();
+      const theta = [...w[0]!, ...w[1]!];
+      const maxW = Math.max(...theta.map((t, i) => Math.abs(t - ref.theta[i]!)));
+      console.log(`keras ${name}: max rel |log-prob - reference| ${maxLp.toExponential(2)}, max |weight - reference| ${maxW.toExponential(2)}`);
+      expect(maxLp).toBeLessThan(2e-6);
+      expect(maxW).toBeLessThan(1e-6);
+    } finally {
+      await engine!.dispose();
+    }
+  });
+});
+
+describe('keras (the study\'s Keras net)', () => {
+  it.each(['onnx', 'tfjs'] as const)("trains as tfjs layers' model.fit did (Glorot init, batch 32, Adam, clipped cross-entropy): same weights and epoch logs (%s)", async (engine) => {
+    const { X, y } = blobs(150, 1);
+    const V = blobs(60, 2);
+    const params = { ...defaultParams(kerasSpec), hidden: 16, epochs: 3, lr: 0.01, validationFraction: 0 };
+    const seed = 5;
+    const logs: Record<string, number | undefined>[] = [];
+    const clf = new KerasClassifier(params, { numClasses: 3, seed });
+    await onEngine(engine, () => clf.fit(X, y, { validation: V, onEpoch: (e) => logs.push(e) }));
+    expect(clf.backend).toMatch(engine === 'onnx' ? /^onnxruntime-cpu$/ : /^tfjs-/);
+
+    // The implementation keras had before: tfjs layers Sequential + model.fit, one epoch per call on rows
+    // permuted by the same seeded PRNG (shuffle off).
+    const { tf } = await initTf();
+    const model = tf.sequential();
+    model.add(tf.layers.dense({ units: 16, activation: 'relu', inputShape: [8], kernelInitializer: tf.initializers.glorotUniform({ seed }), biasInitializer: 'zeros' }));
+    model.add(tf.layers.dense({ units: 3, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 1 }), biasInitializer: 'zeros' }));
+    model.compile({ optimizer: tf.train.adam(0.01), loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] });
+    const rng = new Prng(seed ^ 0x5bd1e995);
+    const vx = tf.tensor2d(V.X.data, [V.X.rows, V.X.cols]);
+    const vy = tf.tensor1d(Float32Array.from(V.y));
+    const tfLogs: Record<string, number>[] = [];
+    for (let e = 0; e < 3; e++) {
+      const perm = permutation(150, rng);
+      const xs = tf.tensor2d(takeRows(X, perm).data, [150, 8]);
+      const ys = tf.tensor1d(Float32Array.from(takeLabels(y, perm)));
+      const h = await model.fit(xs, ys, { batchSize: 32, epochs: 1, shuffle: false, verbose: 0, validationData: [vx, vy] });
+      tfLogs.push(Object.fromEntries(Object.entries(h.history).map(([k, v]) => [k, Number(v[0])])));
+      xs.dispose();
+      ys.dispose();
+    }
+    const tfWeights = model.getWeights().map((w) => Array.from(w.dataSync()));
+    model.dispose();
+    vx.dispose();
+    vy.dispose();
+
+    const ours = (clf.toJSON().state.weights as Float32Array[]).map((w) => Array.from(w));
+    expect(ours.map((w) => w.length)).toEqual(tfWeights.map((w) => w.length));
+    let maxW = 0;
+    ours.forEach((w, i) => w.forEach((v, j) => (maxW = Math.max(maxW, Math.abs(v - tfWeights[i]![j]!)))));
+    console.log(`keras ${engine} vs tfjs model.fit: max |weight difference| ${maxW.toExponential(2)}`);
+    expect(maxW).toBeLessThan(5e-6);
+    expect(logs.length).toBe(3);
+    logs.forEach((l, e) => {
+      const t = tfLogs[e]!;
+      expect(Math.abs(l.loss! - t.loss!)).toBeLessThan(1e-5);
+      expect(Math.abs(l.accuracy! - (t.acc ?? t.accuracy!))).toBeLessThan(1e-6);
+      expect(Math.abs(l.val_loss! - t.val_loss!)).toBeLessThan(1e-5);
+      expect(Math.abs(l.val_accuracy! - (t.val_acc ?? t.val_accuracy!))).toBeLessThan(1e-6);
+    });
+  });
+
   it('fits with Keras-style epoch logs, is repeatable for a seed, and reloads', async () => {
     const { X, y } = blobs(150, 1);
     const params = { ...defaultParams(kerasSpec), hidden: 16, epochs: 4, lr: 0.01 };
@@ -37,5 +242,13 @@ describe('keras (tfjs layers Sequential)', () => {
     expect(Array.from(await again.predict(X))).toEqual(Array.from(await a.predict(X)));
     const acc = (await a.predict(X)).filter((p, i) => p === y[i]).length / 150;
     expect(acc).toBeGreaterThan(0.9);
+  });
+
+  it('stops on abort', async () => {
+    const { X, y } = blobs(30, 1);
+    const ac = new AbortController();
+    ac.abort();
+    const clf = new KerasClassifier(defaultParams(kerasSpec), { numClasses: 3, seed: 1 });
+    await expect(clf.fit(X, y, { signal: ac.signal })).rejects.toMatchObject({ code: 'cancelled' });
   });
 });

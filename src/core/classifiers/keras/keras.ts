@@ -1,55 +1,46 @@
-import { LabError, throwIfAborted } from '../../errors';
+import { LabError } from '../../errors';
 import type { HeadGraph, HeadIo } from '../head-graph';
 import { kerasHead } from './onnx-head';
 import { argmaxRows, takeLabels, takeRows, type Matrix } from '../../math/matrix';
-import { renormalizeRowsInPlace } from '../../math/normalize';
 import { Prng, permutation, stratifiedSplit } from '../../math/prng';
-import { initTf, tfBackend } from '../tf-backend';
-import { stateF32, type Classifier, type ClassifierContext, type FitOptions, type SavedModel } from '../types';
+import { initTf, type Tf } from '../tf-backend';
+import { stateF32, type Classifier, type ClassifierContext, type EpochLog, type FitOptions, type SavedModel } from '../types';
+import type { AdamConfig, MlpEngine } from '../mlp/engine';
+import { OnnxMlpTrainer } from '../mlp/mlp-onnx';
+import { forwardTf, mlpLayout, TfjsMlpTrainer } from '../mlp/mlp-tfjs';
 import type { KerasParams } from './params';
 
-type Tf = Awaited<ReturnType<typeof initTf>>['tf'];
-type LayersModel = ReturnType<Tf['sequential']>;
-
-function build(tf: Tf, dim: number, hidden: number, numClasses: number, seed: number): LayersModel {
-  const model = tf.sequential();
-  model.add(
-    tf.layers.dense({
-      units: hidden,
-      activation: 'relu',
-      inputShape: [dim],
-      kernelInitializer: tf.initializers.glorotUniform({ seed }),
-      biasInitializer: 'zeros',
-    }),
-  );
-  model.add(
-    tf.layers.dense({
-      units: numClasses,
-      activation: 'softmax',
-      kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 1 }),
-      biasInitializer: 'zeros',
-    }),
-  );
-  return model;
-}
+/**
+ * tf.train.adam's defaults as tfjs layers' model.fit used them: betas 0.9/0.999 and eps = the backend's
+ * epsilon (1e-7 on the float32 cpu/wasm/tensorflow backends), added to the bias-corrected sqrt(v) (tfjs-core's
+ * AdamOptimizer.applyGradients).
+ */
+const ADAM = { b1: 0.9, b2: 0.999, eps: 1e-7 };
+/** Keras's epsilon: sparseCategoricalCrossentropy on softmax outputs clips them to [1e-7, 1 - 1e-7]. */
+const CLIP = 1e-7;
 
 /**
- * The study's Keras net on TensorFlow.js layers: Sequential Dense(hidden, relu) -> Dense(classes, softmax),
- * Adam, 'sparseCategoricalCrossentropy' on the softmax probabilities (the study's from_logits=True on softmax
- * outputs is a bug we do not copy), model.fit with validationData, one EpochLog per epoch.
+ * The study's Keras net: Dense(hidden, relu) -> Dense(classes, softmax), the kernels Glorot-uniform (seeded,
+ * drawn by tfjs's own initializer, seeds `seed` and `seed + 1`) and the biases zero, batch 32, sparse
+ * categorical cross-entropy on the softmax probabilities (clipped to [1e-7, 1 - 1e-7] as Keras does; the
+ * study's from_logits=True on softmax outputs is a bug we do not copy), Adam as tfjs's AdamOptimizer, rows
+ * reshuffled every epoch with a seeded PRNG, the last epoch's weights kept, validation loss and accuracy
+ * logged every epoch on the validation data.
  *
- * Determinism: the kernels start from glorotUniform with a seed and the biases at zero. tfjs's own
- * `shuffle: true` draws from Math.random, which cannot be seeded, so each epoch we permute the rows with a
- * seeded PRNG and call fit for that one epoch with shuffle off. On the cpu and wasm backends this makes a run
- * repeatable; tfjs-node (TensorFlow's multithreaded kernels) may differ in the last bits between runs.
+ * It used to run through tfjs layers' model.fit (one wasm thread where tfjs-node is absent: 10x slower than
+ * the mlp). It now trains on the mlp's engines, which compute the same maths by hand: onnxruntime's CPU
+ * provider when onnxruntime-node loads (mlp-onnx.ts), else TensorFlow.js (mlp-tfjs.ts); `engine` records
+ * which one, and keras.test.ts checks both against a float64 reference and against tfjs layers' model.fit.
  */
 export class KerasClassifier implements Classifier<KerasParams> {
   readonly kind = 'keras';
+  /** As tfjs layers' getWeights(): kernel1 [D x H], bias1 [H], kernel2 [H x C], bias2 [C]. */
   private weights: Float32Array[] | null = null;
   private dim = 0;
-  private model: LayersModel | null = null;
   readonly numClasses: number;
   private readonly seed: number;
+  /** The engine the last fit trained on: 'onnxruntime-cpu' or 'tfjs-<backend>' (null before fit). */
+  engine: string | null = null;
 
   constructor(
     readonly params: KerasParams,
@@ -59,15 +50,15 @@ export class KerasClassifier implements Classifier<KerasParams> {
     this.seed = ctx.seed;
   }
 
-  /** The TensorFlow.js backend it runs on. */
+  /** The engine it trained on ('js' before a fit). */
   get backend(): string {
-    return tfBackend();
+    return this.engine ?? 'js';
   }
 
   async fit(X: Matrix, y: Int32Array, opts: FitOptions = {}): Promise<void> {
     if (X.rows !== y.length) throw new LabError('invalid_input', `keras: ${X.rows} rows but ${y.length} labels.`);
     if (X.rows === 0) throw new LabError('invalid_input', 'keras: no training rows.');
-    const { tf } = await initTf();
+    const { tf, backend } = await initTf();
     const p = this.params;
     let trX = X;
     let trY = y;
@@ -79,93 +70,88 @@ export class KerasClassifier implements Classifier<KerasParams> {
       val = { X: takeRows(X, split.validation), y: takeLabels(y, split.validation) };
     }
     this.dim = X.cols;
-    this.model?.dispose();
-    const model = build(tf, X.cols, p.hidden, this.numClasses, this.seed);
-    model.compile({ optimizer: tf.train.adam(p.lr), loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] });
-    const valX = val && val.X.rows ? tf.tensor2d(val.X.data, [val.X.rows, val.X.cols]) : null;
-    const valY = val && val.X.rows ? tf.tensor1d(Float32Array.from(val.y)) : null;
+    const D = X.cols;
+    const L = mlpLayout(D, p.hidden, this.numClasses);
+    const theta0 = this.glorotTheta(tf, D);
+    const adam: AdamConfig = { lr: p.lr, ...ADAM };
+    const w1 = theta0.subarray(L.w1, L.w2);
+    const w2 = theta0.subarray(L.w2, L.total);
+    const engine: MlpEngine =
+      (await OnnxMlpTrainer.create(trX, trY, p.hidden, this.numClasses, p.batchSize, adam, w1, w2, { clip: CLIP })) ??
+      new TfjsMlpTrainer(tf, backend, trX, trY, p.hidden, this.numClasses, p.batchSize, adam, w1, w2, { clip: CLIP });
+    this.engine = engine.engine;
     const rng = new Prng(this.seed ^ 0x5bd1e995);
+    const theta = new Float32Array(L.total);
     try {
-      for (let epoch = 0; epoch < p.epochs; epoch++) {
-        throwIfAborted(opts.signal);
+      for (let epoch = 1; epoch <= p.epochs; epoch++) {
         const perm = permutation(trX.rows, rng);
-        const xs = tf.tensor2d(takeRows(trX, perm).data, [trX.rows, trX.cols]);
-        const ys = tf.tensor1d(Float32Array.from(takeLabels(trY, perm)));
-        let logs: Record<string, number> = {};
-        try {
-          await model.fit(xs, ys, {
-            batchSize: p.batchSize,
-            epochs: 1,
-            shuffle: false,
-            verbose: 0,
-            validationData: valX && valY ? [valX, valY] : undefined,
-            callbacks: {
-              onEpochEnd: async (_e, l) => {
-                logs = { ...(l as Record<string, number>) };
-              },
-              onBatchEnd: async () => {
-                if (opts.signal?.aborted) model.stopTraining = true;
-              },
-            },
-          });
-        } finally {
-          xs.dispose();
-          ys.dispose();
+        const log: EpochLog = { epoch, ...this.tally(await engine.epoch(perm, opts.signal), (i) => trY[perm[i]!]!, perm.length, true) };
+        engine.weights().forEach((w, i) => theta.set(w, i === 0 ? L.w1 : L.w2));
+        if (val && val.X.rows > 0) {
+          const P = await forwardTf(tf, theta, val.X, D, p.hidden, this.numClasses);
+          const ev = this.tally(P.data, (i) => val.y[i]!, val.X.rows, false);
+          log.val_loss = ev.loss;
+          log.val_accuracy = ev.accuracy;
         }
-        throwIfAborted(opts.signal);
-        opts.onEpoch?.({
-          epoch: epoch + 1,
-          loss: logs.loss,
-          accuracy: logs.acc ?? logs.accuracy,
-          val_loss: logs.val_loss,
-          val_accuracy: logs.val_acc ?? logs.val_accuracy,
-        });
-        opts.onProgress?.(epoch + 1, p.epochs, 'epoch');
+        opts.onEpoch?.(log);
+        opts.onProgress?.(epoch, p.epochs, 'epoch');
       }
-    } catch (err) {
-      model.dispose();
-      throw err;
     } finally {
-      valX?.dispose();
-      valY?.dispose();
+      await engine.dispose();
     }
-    this.model = model;
-    this.weights = model.getWeights().map((w) => w.dataSync() as Float32Array);
+    this.weights = [theta.slice(L.w1, L.b1), theta.slice(L.b1, L.w2), theta.slice(L.w2, L.b2), theta.slice(L.b2, L.total)];
   }
 
-  private async ensureModel(): Promise<{ tf: Tf; model: LayersModel }> {
-    const { tf } = await initTf();
-    if (!this.weights) throw new LabError('invalid_input', 'keras: the classifier is not fitted.');
-    if (!this.model) {
-      const model = build(tf, this.dim, this.params.hidden, this.numClasses, this.seed);
-      const shapes = [
-        [this.dim, this.params.hidden],
-        [this.params.hidden],
-        [this.params.hidden, this.numClasses],
-        [this.numClasses],
-      ];
-      const ts = this.weights.map((w, i) => tf.tensor(w, shapes[i]!));
-      model.setWeights(ts);
-      ts.forEach((t) => t.dispose());
-      this.model = model;
+  /**
+   * The initial weights, flat as mlpLayout (kernel1, bias1, kernel2, bias2): the kernels drawn by tfjs's
+   * glorotUniform with the seeds tfjs layers' Dense got before (seed, seed + 1), so the start is the same.
+   */
+  private glorotTheta(tf: Tf, D: number): Float32Array {
+    const H = this.params.hidden;
+    const C = this.numClasses;
+    const L = mlpLayout(D, H, C);
+    const theta = new Float32Array(L.total);
+    const draw = (seed: number, shape: [number, number]): Float32Array => {
+      const t = tf.initializers.glorotUniform({ seed }).apply(shape, 'float32');
+      const data = t.dataSync() as Float32Array;
+      t.dispose();
+      return data;
+    };
+    theta.set(draw(this.seed, [D, H]), L.w1);
+    theta.set(draw(this.seed + 1, [H, C]), L.w2);
+    return theta;
+  }
+
+  /**
+   * Mean clipped cross-entropy (-log of the true class's probability clipped to [1e-7, 1 - 1e-7], as Keras
+   * reports it) and accuracy of n rows, from log-probabilities (`log`) or probabilities, row i's label label(i).
+   */
+  private tally(out: Float32Array, label: (i: number) => number, n: number, log: boolean): { loss: number; accuracy: number } {
+    const C = this.numClasses;
+    let lossSum = 0;
+    let correct = 0;
+    for (let i = 0; i < n; i++) {
+      let arg = 0;
+      for (let c = 1; c < C; c++) if (out[i * C + c]! > out[i * C + arg]!) arg = c;
+      const yi = label(i);
+      const py = log ? Math.exp(out[i * C + yi]!) : out[i * C + yi]!;
+      lossSum -= Math.log(Math.min(Math.max(py, CLIP), 1 - CLIP));
+      if (arg === yi) correct++;
     }
-    return { tf, model: this.model };
+    return { loss: lossSum / n, accuracy: correct / n };
   }
 
   async predictProba(X: Matrix): Promise<Matrix> {
+    if (!this.weights) throw new LabError('invalid_input', 'keras: the classifier is not fitted.');
     if (X.cols !== this.dim) throw new LabError('invalid_input', `keras: expected ${this.dim} features, got ${X.cols}.`);
-    const { tf, model } = await this.ensureModel();
-    const out = new Float32Array(X.rows * this.numClasses);
-    const block = 4096;
-    for (let s = 0; s < X.rows; s += block) {
-      const n = Math.min(block, X.rows - s);
-      const pr = tf.tidy(() => model.predict(tf.tensor2d(X.data.subarray(s * X.cols, (s + n) * X.cols), [n, X.cols])) as ReturnType<Tf['tensor2d']>);
-      out.set(await pr.data<'float32'>(), s * this.numClasses);
-      pr.dispose();
+    const { tf } = await initTf();
+    const theta = new Float32Array(this.weights.reduce((a, w) => a + w.length, 0));
+    let off = 0;
+    for (const w of this.weights) {
+      theta.set(w, off);
+      off += w.length;
     }
-    // Softmax outputs in float32 can be off 1 by a few ulps; renormalise so rows sum to 1.
-    renormalizeRowsInPlace(out, X.rows, this.numClasses);
-    return { rows: X.rows, cols: this.numClasses, data: out };
+    return await forwardTf(tf, theta, X, this.dim, this.params.hidden, this.numClasses);
   }
 
   async predict(X: Matrix): Promise<Int32Array> {
@@ -190,7 +176,7 @@ export class KerasClassifier implements Classifier<KerasParams> {
     };
   }
 
-  /** Rebuilds a fitted classifier from toJSON() output. */
+  /** Rebuilds a fitted classifier from toJSON() output (also runs saved by the tfjs layers version). */
   static load(saved: SavedModel): KerasClassifier {
     const c = new KerasClassifier(saved.params as unknown as KerasParams, { numClasses: saved.numClasses, seed: (saved.state.seed as number) ?? 0 });
     c.weights = (saved.state.weights as unknown[]).map((w) => stateF32(w));

@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import type { ClassifierTags, ClassifierText } from '../spec';
 
-/** TensorFlow.js layers Sequential Dense(256, relu) -> Dense(classes, softmax), Adam, sparse cross-entropy. */
+/** Keras's Sequential Dense(256, relu) -> Dense(classes, softmax), Glorot init, Adam, sparse cross-entropy, batch 32. */
 export const kerasParams = z
   .object({
     hidden: z.number().int().min(1).max(8192).default(256).meta({ label: 'Hidden units', description: 'Width of Dense(relu) (study: 256).' }),
@@ -24,7 +24,7 @@ export type KerasParams = z.infer<typeof kerasParams>;
 export const text: ClassifierText = {
   title: 'Keras-style net',
   tab: 'Keras',
-  blurb: 'TensorFlow.js Sequential Dense(256, relu) → Dense(softmax), model.fit with validation data.',
+  blurb: "Keras's Dense(256, relu) → Dense(softmax): Glorot init, batch 32, Adam; keeps the last epoch's weights.",
 };
 
 export const tags: ClassifierTags = { epochs: true, keepsTrainingSetByReference: false, engine: 'tfjs' };

@@ -1,4 +1,7 @@
-/** The interface both mlp training engines (mlp-onnx.ts, mlp-tfjs.ts) offer the estimator (mlp.ts). */
+/**
+ * The interface the dense-net training engines (mlp-onnx.ts, mlp-tfjs.ts) offer the estimators: the mlp
+ * (mlp.ts, PyTorch's recipe) and the keras kind (../keras/keras.ts, tfjs layers' recipe).
+ */
 
 /** What the estimator needs of a training engine. */
 export interface MlpEngine {
@@ -14,10 +17,27 @@ export interface MlpEngine {
   dispose(): Promise<void>;
 }
 
-/** Adam's hyper-parameters (PyTorch's update rule). */
+/**
+ * Adam's hyper-parameters. Both recipes use the same update, eps added to the bias-corrected sqrt(v):
+ * W -= lr * (m / bc1) / (sqrt(v / bc2) + eps) (PyTorch's torch.optim.Adam, and tfjs-core's AdamOptimizer,
+ * which tf.train.adam and tfjs layers' model.fit use); they differ in eps (1e-8 vs tfjs's backend epsilon 1e-7).
+ */
 export interface AdamConfig {
   lr: number;
   b1: number;
   b2: number;
   eps: number;
+}
+
+/** What differs between the recipes the trainers run, besides Adam's constants and the batch size. */
+export interface TrainerOptions {
+  /** onnxruntime's intra-op threads (default: defaultThreads()). */
+  threads?: number;
+  /**
+   * Keras's cross-entropy on softmax outputs clips the probabilities to [clip, 1 - clip] (tfjs: the backend
+   * epsilon, 1e-7), so a row whose true-class probability falls outside passes no gradient. Unset: no clip.
+   */
+  clip?: number;
+  /** Floats per chunk of layer 1's Adam state on onnxruntime (tests force small chunks; default 32,768). */
+  chunkFloats?: number;
 }

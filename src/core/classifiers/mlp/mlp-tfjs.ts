@@ -1,13 +1,14 @@
 /**
- * The mlp's TensorFlow.js engine (used when onnxruntime-node cannot load, or with DINOLAB_MLP_ENGINE=tfjs),
- * and the TensorFlow.js forward pass both engines predict with. Same recipe as mlp-onnx.ts: biases folded
- * in as the last row of each weight matrix, hand-written gradients, PyTorch's Adam.
+ * The dense nets' TensorFlow.js engine (mlp and keras, used when onnxruntime-node cannot load, or with
+ * DINOLAB_MLP_ENGINE=tfjs), and the TensorFlow.js forward pass both engines predict with. Same maths as
+ * mlp-onnx.ts: biases folded in as the last row of each weight matrix, hand-written gradients, Adam with
+ * eps added to sqrt(v_hat) (PyTorch's rule, and tfjs's AdamOptimizer's), optionally Keras's probability clip.
  */
 import { throwIfAborted } from '../../errors';
 import type { Matrix } from '../../math/matrix';
 import { renormalizeRowsInPlace } from '../../math/normalize';
 import type { Tf } from '../tf-backend';
-import type { AdamConfig, MlpEngine } from './engine';
+import type { AdamConfig, MlpEngine, TrainerOptions } from './engine';
 
 type Tensor2 = ReturnType<Tf['tensor2d']>;
 type Scalar = ReturnType<Tf['scalar']>;
@@ -49,6 +50,7 @@ export class TfjsMlpTrainer implements MlpEngine {
     private readonly adam: AdamConfig,
     w1: Float32Array,
     w2: Float32Array,
+    private readonly options: Pick<TrainerOptions, 'clip'> = {},
   ) {
     this.engine = `tfjs-${backend}`;
     const D = X.cols;
@@ -115,7 +117,16 @@ export class TfjsMlpTrainer implements MlpEngine {
       const a1 = tf.relu(tf.matMul(xt, W1));
       const a1e = tf.concat([a1, tf.ones([nb, 1])], 1);
       const logp = tf.logSoftmax(tf.matMul(a1e, W2));
-      const dz2 = tf.mul(tf.sub(tf.exp(logp), yt), tf.scalar(1 / nb));
+      const prob = tf.exp(logp);
+      let diff = tf.sub(prob, yt);
+      const clip = this.options.clip;
+      if (clip !== undefined) {
+        // Keras: a row whose true-class probability is outside [clip, 1 - clip] passes no gradient.
+        const py = tf.sum(tf.mul(prob, yt), 1, true);
+        const keep = tf.cast(tf.logicalAnd(tf.greaterEqual(py, tf.scalar(clip)), tf.lessEqual(py, tf.scalar(1 - clip))), 'float32');
+        diff = tf.mul(diff, keep);
+      }
+      const dz2 = tf.mul(diff, tf.scalar(1 / nb));
       const gW2 = tf.matMul(tf.transpose(a1e), dz2);
       const da1 = tf.slice(tf.matMul(dz2, tf.transpose(W2)), [0, 0], [nb, H]);
       const dz1 = tf.mul(da1, tf.step(a1));
