@@ -294,17 +294,19 @@ export class PairKernels {
   private grant(idx: number): void {
     const [i, j] = this.plan.pairOf[idx]!;
     const S = this.plan.slot;
+    // Pin the pair's held class blocks first, so that taking slots for the others cannot evict them.
+    for (const c of [i, j]) {
+      if (this.classSlot[c]! >= 0) this.lru.delete(c);
+      this.classPins[c]!++;
+    }
     const need: Promise<void>[] = [];
     for (const c of [i, j]) {
-      if (this.classSlot[c]! >= 0) {
-        this.lru.delete(c);
-      } else {
+      if (this.classSlot[c]! < 0) {
         const s = this.takeSlot();
         this.classSlot[c] = s;
         this.usage.classBlocks++;
         this.classReq[c] = this.classProduct(c, s);
       }
-      this.classPins[c]!++;
       need.push(this.classReq[c]!);
     }
     const cross = this.takeSlot();
