@@ -1,19 +1,18 @@
 /**
  * Entry of the SVC's block worker thread (see BlockWorker in kernel-onnx.ts): computes RBF blocks
- * K(rowsA, rowsB) of the training matrix through a single-threaded onnxruntime session straight into a
+ * K(rowsA, rowsB) of the training matrix (each request brings its rows, gathered by the caller: the
+ * worker holds no copy of the matrix) through a single-threaded onnxruntime session straight into a
  * SharedArrayBuffer, while the caller's thread runs the SMO solver on the blocks already done.
  */
 import ort from 'onnxruntime-node';
 import { parentPort, workerData } from 'node:worker_threads';
-import { CHUNK_VALUES, gatherRows, transposeChunk, type BlockReply, type BlockRequest, type BlockWorkerData } from './kernel-blocks';
+import { CHUNK_VALUES, transposeChunk, type BlockReply, type BlockRequest, type BlockWorkerData } from './kernel-blocks';
 
 type InitRequest = Extract<BlockRequest, { type: 'init' }>;
 type ProductRequest = Extract<BlockRequest, { type: 'block' }>;
 
 interface State {
   session: ort.InferenceSession;
-  X: Float32Array;
-  sq: Float32Array;
   d: number;
   negGamma: ort.Tensor;
   K: Float32Array;
@@ -31,17 +30,17 @@ async function init(m: InitRequest): Promise<void> {
     intraOpNumThreads: 1,
     interOpNumThreads: 1,
   });
-  state = { session, X: m.X, sq: m.sq, d: m.d, K: m.K, stop: m.stop, negGamma: new ort.Tensor('float32', Float32Array.of(-m.gamma), [1]) };
+  state = { session, d: m.d, K: m.K, stop: m.stop, negGamma: new ort.Tensor('float32', Float32Array.of(-m.gamma), [1]) };
 }
 
 async function product(m: ProductRequest): Promise<void> {
   const s = state;
   if (!s) throw new Error('block worker not initialised');
   const { d } = s;
-  const a = gatherRows(s.X, d, s.sq, m.rowsA);
-  const b = m.same ? a : gatherRows(s.X, d, s.sq, m.rowsB);
-  const rows = m.rowsA.length;
-  const cols = m.rowsB.length;
+  const a = { data: m.a, n: m.an };
+  const b = m.b && m.bn ? { data: m.b, n: m.bn } : a;
+  const rows = a.n.length;
+  const cols = b.n.length;
   const B = new ort.Tensor('float32', b.data, [cols, d]);
   const sqB = new ort.Tensor('float32', b.n, [1, cols]);
   const chunk = Math.max(1, Math.floor(CHUNK_VALUES / Math.max(1, cols)));

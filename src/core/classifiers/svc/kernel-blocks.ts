@@ -7,7 +7,7 @@
 export const CHUNK_VALUES = 1 << 20;
 
 /** The rows `rows` of a row-major matrix (d columns) as one contiguous array, with their squared norms as float32. */
-export function gatherRows(X: Float32Array, d: number, sq: ArrayLike<number>, rows: Int32Array): { data: Float32Array; n: Float32Array } {
+export function gatherRows(X: Float32Array, d: number, sq: ArrayLike<number>, rows: Int32Array): { data: Float32Array<ArrayBuffer>; n: Float32Array<ArrayBuffer> } {
   const data = new Float32Array(rows.length * d);
   const n = new Float32Array(rows.length);
   for (let i = 0; i < rows.length; i++) {
@@ -40,9 +40,7 @@ export type BlockRequest =
   | {
       id: number;
       type: 'init';
-      /** The training matrix (row-major, d columns) and its rows' squared norms. */
-      X: Float32Array;
-      sq: Float32Array;
+      /** Columns of the rows each block request brings. */
       d: number;
       gamma: number;
       /** The shared blocks array the products are written into. */
@@ -50,7 +48,17 @@ export type BlockRequest =
       /** Set to 1 by the caller when closing: the worker drops the blocks still queued. */
       stop: Int32Array;
     }
-  | { id: number; type: 'block'; rowsA: Int32Array; rowsB: Int32Array; same: boolean; off: number; offT: number }
+  | {
+      id: number;
+      type: 'block';
+      /** The block's rows of the training matrix (row-major, d columns, transferred) and their squared norms; b null when B = A. */
+      a: Float32Array;
+      an: Float32Array;
+      b: Float32Array | null;
+      bn: Float32Array | null;
+      off: number;
+      offT: number;
+    }
   | { id: number; type: 'close' };
 
 /** A request done (ok) or failed (error). */

@@ -14,6 +14,7 @@ import type { SmoQ } from './smo-q';
 /** Kernel access for one class pair's rows: a precomputed matrix, or rows computed on demand. */
 export interface PairKernel {
   l: number;
+  /** The pair's kernel matrix fits the cache budget (decides Platt's folds; held precomputed unless the slots did not allow). */
   full: boolean;
   /** The Q matrix of the subproblem made of pair rows `sub` with labels `labels`. */
   makeQ(sub: Int32Array, labels: Int8Array): SmoQ;
@@ -23,94 +24,156 @@ export interface PairKernel {
   scorer(sv: Int32Array, coef: Float64Array): (h: number) => number;
 }
 
-/** Where the precomputed pairs' blocks lie in the shared array. */
+/**
+ * How the precomputed pairs share the budget: the blocks array is `slots` equal slots of `slot` floats,
+ * each holding one block (a class block K(c, c), a cross block K(a, b) or its transpose).
+ */
 interface BlockPlan {
-  /** Offset of each class's block K(c, c), -1 when no precomputed pair needs it. */
-  classOff: Float64Array;
   /** Pair index (fit order) -> index among the precomputed pairs. */
   orderIndex: Map<number, number>;
   /** The precomputed pairs in order, and their classes. */
   order: number[];
   pairOf: [number, number][];
-  /** Where the cross-block slots start, and the size of one cross block. */
-  crossBase: number;
-  cross: number;
+  /** Floats in one slot: n_c^2 of the largest class of a precomputed pair (>= any of their cross blocks). */
+  slot: number;
+  /** Slots in the blocks array (0 when no pair is precomputed). */
   slots: number;
-  /** Floats in all. */
+  /** Floats in all: slots x slot <= the budget (cacheMb). */
   total: number;
 }
 
 /**
- * Lays out the blocks: each class's K(c, c) once (shared by the class's k - 1 pairs), then
- * min(lanes + 1, pairs) slots each holding a cross block and its transpose.
+ * Plans the blocks within the budget (cacheBytes, the svc's cacheMb): the pairs whose kernel matrix fits
+ * it ((n_a + n_b)^2 floats) are precomputed, in slots of the largest such class's n_c^2 floats; as many
+ * slots as the budget holds, at most one per class plus two per cross-block slot (min(lanes + 1, pairs):
+ * one per solving lane and one ahead), and at least four (one pair: two class blocks, a cross block and its
+ * transpose). While four slots of the largest class do not fit, that class's pairs go on demand instead.
  */
 function planBlocks(classRows: Int32Array[], cacheBytes: number, lanes: number): BlockPlan {
   const k = classRows.length;
-  const classOff = new Float64Array(k).fill(-1);
-  const orderIndex = new Map<number, number>();
-  const order: number[] = [];
-  const pairOf: [number, number][] = [];
-  let off = 0;
-  let cross = 0;
-  let p = 0;
-  for (let i = 0; i < k; i++) {
-    for (let j = i + 1; j < k; j++, p++) {
-      if (!pairFits(classRows, i, j, cacheBytes)) continue;
-      orderIndex.set(p, order.length);
-      order.push(p);
-      pairOf.push([i, j]);
-      for (const c of [i, j]) {
-        if (classOff[c]! >= 0) continue;
-        classOff[c] = off;
-        off += classRows[c]!.length ** 2;
+  const budget = Math.floor(cacheBytes / 4);
+  const excluded = new Uint8Array(k);
+  for (;;) {
+    const orderIndex = new Map<number, number>();
+    const order: number[] = [];
+    const pairOf: [number, number][] = [];
+    const used = new Uint8Array(k);
+    let slot = 0;
+    let largest = -1;
+    let p = 0;
+    for (let i = 0; i < k; i++) {
+      for (let j = i + 1; j < k; j++, p++) {
+        if (excluded[i] || excluded[j] || !pairFits(classRows, i, j, cacheBytes)) continue;
+        orderIndex.set(p, order.length);
+        order.push(p);
+        pairOf.push([i, j]);
+        for (const c of [i, j]) {
+          used[c] = 1;
+          const n2 = classRows[c]!.length ** 2;
+          if (n2 > slot) [slot, largest] = [n2, c];
+        }
       }
-      cross = Math.max(cross, classRows[i]!.length * classRows[j]!.length);
     }
+    if (order.length === 0) return { orderIndex, order, pairOf, slot: 0, slots: 0, total: 0 };
+    if (Math.floor(budget / slot) < 4) {
+      excluded[largest] = 1;
+      continue;
+    }
+    const classes = used.reduce((a, u) => a + u, 0);
+    const slots = Math.min(classes + 2 * Math.min(lanes + 1, order.length), Math.floor(budget / slot));
+    return { orderIndex, order, pairOf, slot, slots, total: slots * slot };
   }
-  const slots = Math.min(lanes + 1, order.length);
-  return { classOff, orderIndex, order, pairOf, crossBase: off, cross, slots, total: off + 2 * slots * cross };
+}
+
+/** A precomputed pair given its slots: its cross block's and transpose's slots, and when all its blocks are written. */
+interface Grant {
+  cross: number;
+  crossT: number;
+  ready: Promise<void>;
 }
 
 /**
  * Kernel access per class pair. When a pair's kernel matrix fits the cache budget ((n_a + n_b)^2
- * floats) it is precomputed from per-class blocks: K(c, c) once per class, shared by the class's k - 1
- * pairs, and per pair only the cross block K(a, b) and its transpose (written while each chunk is in
- * cache), read in place through a PairLayout; for ten balanced classes that is 55 blocks of products
- * instead of 180, and no pair matrix is assembled. The products run in a worker thread (onnxruntime,
+ * floats) it is precomputed from per-class blocks: K(c, c), shared by the class's pairs, and per pair
+ * the cross block K(a, b) and its transpose (written while each chunk is in cache), read in place
+ * through a PairLayout; no pair matrix is assembled. The products run in a worker thread (onnxruntime,
  * one thread) into a SharedArrayBuffer, one pair ahead of the solvers: while pairs are solved, the
- * blocks of the next pair are computed (cross-block slots: one per solving lane, plus one ahead).
- * Without the worker they run here, through onnxruntime when present, else in JavaScript. Memory:
- * sum_c n_c^2 + 2 (lanes + 1) max n_a n_b floats for the whole fit (1.6 GB for 50,000 rows in ten
- * balanced classes, two lanes), beyond cacheMb, which still decides which pairs are precomputed; if
- * that exceeds a quarter of the machine's memory, or for pairs too large for the budget, kernel rows
- * are computed on demand through libsvm's row cache.
+ * blocks of the next pair are computed. Without the worker they run here, through onnxruntime when
+ * present, else in JavaScript.
+ *
+ * Memory: all blocks live in one array of equal slots (see planBlocks) of at most cacheMb in all.
+ * Pairs are given their slots in fit order, all at once: a pair's class blocks that are not held and two
+ * cross slots, taken from free slots, else by evicting the least recently used class block that no
+ * pair holding slots needs (it is recomputed when a later pair needs it again: one matrix product, cheap
+ * next to the pair's SMO solves). A pair waits until its slots are free. So with a budget holding every
+ * class block and lanes + 1 cross slots (50,000 rows in ten balanced classes, two lanes: 1.6 GB) nothing
+ * is recomputed; at the default 512 MB (five 95 MiB slots at 5,000 rows per class) one pair is solved at a
+ * time with its next class block ahead, and class blocks are recomputed; above four slots of the largest
+ * class, pairs are solved with kernel rows computed on demand through libsvm's row cache. If the blocks
+ * would exceed a quarter of the machine's memory, every pair goes on demand.
  */
 export class PairKernels {
   private K: Float32Array | null = null;
   private worker: BlockWorker | null = null;
   private disposed = false;
   private readonly plan: BlockPlan;
+  /** Class c's slot (-1 when not held) and the request writing its block. */
+  private readonly classSlot: Int32Array;
   private readonly classReq: (Promise<void> | null)[];
-  /** Cross-block slots: free ones, and the slot and request of each requested precomputed pair. */
+  /** Pairs holding slots that read class c's block. */
+  private readonly classPins: Int32Array;
+  /** 1 while class c's block is being written. */
+  private readonly writing: Uint8Array;
+  /** Held class blocks that no pair holding slots reads, least recently used first: evicted in that order. */
+  private readonly lru = new Set<number>();
   private readonly freeSlots: number[] = [];
-  private readonly slotOf = new Map<number, number>();
-  private readonly crossReq = new Map<number, Promise<void>>();
-  private nextPrefetch = 0;
+  private readonly granted = new Map<number, Grant>();
+  private readonly waiters: (() => void)[] = [];
+  /** The next precomputed pair to be given slots (in order), and the highest one a lane asked for. */
+  private nextGrant = 0;
+  private demanded = -1;
   private onnx = true;
-  /** How the kernels really ran, for the record: block products by engine, and pairs by kind. */
-  readonly usage = { workerOnnxBlocks: 0, onnxBlocks: 0, jsBlocks: 0, precomputedPairs: 0, onDemandPairs: 0 };
+  /**
+   * How the kernels really ran, for the record: block products by engine, pairs by kind, class blocks
+   * computed (more than the classes when recomputed after eviction), evictions, the slots and the floats
+   * of the blocks array (<= cacheMb / 4 bytes).
+   */
+  readonly usage = {
+    workerOnnxBlocks: 0,
+    onnxBlocks: 0,
+    jsBlocks: 0,
+    precomputedPairs: 0,
+    onDemandPairs: 0,
+    classBlocks: 0,
+    crossBlocks: 0,
+    evictions: 0,
+    slots: 0,
+    blockFloats: 0,
+  };
 
   constructor(
     private readonly kernel: RbfKernel,
     /** Training rows of each present class, in class order. */
     private readonly classRows: Int32Array[],
     private readonly cacheBytes: number,
-    /** Pairs being solved at once; one more slot holds the pair computed ahead. */
+    /** Pairs being solved at once; one more cross slot holds the pair computed ahead. */
     private readonly lanes: number,
   ) {
     this.plan = planBlocks(classRows, cacheBytes, lanes);
-    this.classReq = new Array<Promise<void> | null>(classRows.length).fill(null);
-    for (let s = 0; s < this.plan.slots; s++) this.freeSlots.push(s);
+    const k = classRows.length;
+    this.classSlot = new Int32Array(k).fill(-1);
+    this.classReq = new Array<Promise<void> | null>(k).fill(null);
+    this.classPins = new Int32Array(k);
+    this.writing = new Uint8Array(k);
+    for (let s = this.plan.slots - 1; s >= 0; s--) this.freeSlots.push(s);
+  }
+
+  /**
+   * Whether two precomputed pairs fit the slots at once (two sharing a class: three class blocks and two
+   * cross slots); if not, one pair is solved at a time and its solves are what runs in parallel.
+   */
+  get pairsAtOnce(): number {
+    return this.plan.slots >= 7 ? 2 : 1;
   }
 
   /** Allocates the shared blocks array and starts the product worker; null when no pair is precomputed. */
@@ -119,6 +182,8 @@ export class PairKernels {
     const K = this.allocateBlocks();
     if (!K) return null;
     this.K = K;
+    this.usage.slots = this.plan.slots;
+    this.usage.blockFloats = K.length;
     // With one lane the products run here, in between the solves: no thread to gain.
     if (this.lanes > 1) this.worker = await BlockWorker.start(this.kernel.X, this.kernel.sq, this.kernel.gamma, K);
     return K;
@@ -130,36 +195,141 @@ export class PairKernels {
    */
   async acquire(p: number, i: number, j: number, rows: Int32Array): Promise<PairKernel> {
     const idx = this.plan.orderIndex.get(p);
+    const l = this.classRows[i]!.length + this.classRows[j]!.length;
     if (idx === undefined || !(await this.allocate())) {
       this.usage.onDemandPairs++;
-      return onDemandKernel(this.kernel, rows, this.cacheBytes);
+      // A pair that fits the budget counts as full for Platt's folds however its kernel is held.
+      return onDemandKernel(this.kernel, rows, this.cacheBytes, pairFits(this.classRows, i, j, this.cacheBytes));
     }
     this.usage.precomputedPairs++;
-    const here = this.request(idx);
-    // Compute the next precomputed pair ahead while this one is solved (needs a free slot).
-    if (this.worker && this.nextPrefetch < this.plan.order.length && this.freeSlots.length > 0) void this.request(this.nextPrefetch);
-    await here;
-    return fullKernel(this.pairLayout(idx, i, j), this.classRows[i]!.length + this.classRows[j]!.length);
+    this.demanded = Math.max(this.demanded, idx);
+    this.pump();
+    let g = this.granted.get(idx);
+    while (!g) {
+      await new Promise<void>((resolve) => this.waiters.push(resolve));
+      if (this.disposed) throw new LabError('internal', 'SVC: kernel blocks released while a class pair waited.');
+      g = this.granted.get(idx);
+    }
+    await g.ready;
+    return fullKernel(this.pairLayout(i, j, g), l);
   }
 
-  /** Pair p's solves are done: its cross-block slot can be reused. */
+  /** Pair p's solves are done: its cross slots are freed, its class blocks may be evicted. */
   release(p: number): void {
     const idx = this.plan.orderIndex.get(p);
     if (idx === undefined) return;
-    const slot = this.slotOf.get(idx);
-    if (slot === undefined) return;
-    this.slotOf.delete(idx);
-    this.crossReq.delete(idx);
-    this.freeSlots.push(slot);
+    const g = this.granted.get(idx);
+    if (!g) return;
+    this.granted.delete(idx);
+    this.freeSlots.push(g.cross, g.crossT);
+    for (const c of this.plan.pairOf[idx]!) {
+      if (--this.classPins[c]! === 0) this.lru.add(c);
+    }
+    this.pump();
+    this.wake();
   }
 
   /** Stops the product worker and frees the blocks. */
   async dispose(): Promise<void> {
     this.disposed = true;
+    this.wake();
     const w = this.worker;
     this.worker = null;
     this.K = null;
     await w?.close();
+  }
+
+  private wake(): void {
+    for (const w of this.waiters.splice(0)) w();
+  }
+
+  /**
+   * Gives slots to the next pairs in order, up to the highest asked for (plus one ahead when the block
+   * worker computes ahead), while they fit. When the pair ahead does not fit yet, its class blocks are
+   * computed ahead into free slots (without evicting), so that only its cross block is left to wait for.
+   */
+  private pump(): void {
+    const ahead = this.worker ? 1 : 0;
+    while (this.nextGrant < this.plan.order.length && this.nextGrant <= this.demanded + ahead && this.fits(this.nextGrant)) {
+      this.grant(this.nextGrant++);
+    }
+    const idx = this.nextGrant;
+    if (!this.worker || idx >= this.plan.order.length || idx > this.demanded + ahead) return;
+    for (const c of this.plan.pairOf[idx]!) {
+      // Only into free slots: the pair's cross slots come from the pair released before it.
+      if (this.classSlot[c]! >= 0 || this.freeSlots.length < 1) continue;
+      const s = this.freeSlots.pop()!;
+      this.classSlot[c] = s;
+      this.usage.classBlocks++;
+      this.classReq[c] = this.classProduct(c, s);
+      this.lru.add(c);
+    }
+  }
+
+  /** Class c's block into slot s; while it is being written the block is not evicted. */
+  private classProduct(c: number, s: number): Promise<void> {
+    this.writing[c] = 1;
+    const rows = this.classRows[c]!;
+    return this.product(rows, rows, s * this.plan.slot).finally(() => {
+      this.writing[c] = 0;
+      // A pair may have waited for this block's slot to become evictable.
+      if (!this.disposed && this.waiters.length > 0) {
+        this.pump();
+        this.wake();
+      }
+    });
+  }
+
+  /** Can pair idx get its slots now: free ones, or held class blocks no pair needs (not its own, not being written)? */
+  private fits(idx: number): boolean {
+    const pair = this.plan.pairOf[idx]!;
+    let need = 2;
+    for (const c of pair) if (this.classSlot[c]! < 0) need++;
+    let spare = this.freeSlots.length;
+    for (const c of this.lru) if (c !== pair[0] && c !== pair[1] && !this.writing[c]) spare++;
+    return need <= spare;
+  }
+
+  /** Gives pair idx its slots and requests its blocks (class blocks not held, its cross block). */
+  private grant(idx: number): void {
+    const [i, j] = this.plan.pairOf[idx]!;
+    const S = this.plan.slot;
+    // Pin the pair's held class blocks first, so that taking slots for the others cannot evict them.
+    for (const c of [i, j]) {
+      if (this.classSlot[c]! >= 0) this.lru.delete(c);
+      this.classPins[c]!++;
+    }
+    const need: Promise<void>[] = [];
+    for (const c of [i, j]) {
+      if (this.classSlot[c]! < 0) {
+        const s = this.takeSlot();
+        this.classSlot[c] = s;
+        this.usage.classBlocks++;
+        this.classReq[c] = this.classProduct(c, s);
+      }
+      need.push(this.classReq[c]!);
+    }
+    const cross = this.takeSlot();
+    const crossT = this.takeSlot();
+    this.usage.crossBlocks++;
+    need.push(this.product(this.classRows[i]!, this.classRows[j]!, cross * S, crossT * S));
+    this.granted.set(idx, { cross, crossT, ready: Promise.all(need).then(() => undefined) });
+  }
+
+  /** A free slot, else the slot of the least recently used class block no granted pair reads. */
+  private takeSlot(): number {
+    const s = this.freeSlots.pop();
+    if (s !== undefined) return s;
+    for (const c of this.lru) {
+      if (this.writing[c]) continue;
+      this.lru.delete(c);
+      const slot = this.classSlot[c]!;
+      this.classSlot[c] = -1;
+      this.classReq[c] = null;
+      this.usage.evictions++;
+      return slot;
+    }
+    throw new LabError('internal', 'SVC: no free kernel slot for a class pair.');
   }
 
   /** The blocks array (shared when the platform allows), or null when the plan is too large or memory runs out. */
@@ -179,54 +349,26 @@ export class PairKernels {
   }
 
   /** The layout of precomputed pair idx (classes i, j): row starts of its left (class i) and right (class j) parts. */
-  private pairLayout(idx: number, i: number, j: number): PairLayout {
-    const { classOff } = this.plan;
+  private pairLayout(i: number, j: number, g: Grant): PairLayout {
+    const S = this.plan.slot;
     const ni = this.classRows[i]!.length;
     const nj = this.classRows[j]!.length;
     const l = ni + nj;
-    const { off, offT } = this.slotOffsets(this.slotOf.get(idx)!);
+    const offI = this.classSlot[i]! * S;
+    const offJ = this.classSlot[j]! * S;
+    const off = g.cross * S;
+    const offT = g.crossT * S;
     const rowL = new Int32Array(l);
     const rowR = new Int32Array(l);
     for (let r = 0; r < ni; r++) {
-      rowL[r] = classOff[i]! + r * ni;
+      rowL[r] = offI + r * ni;
       rowR[r] = off + r * nj - ni;
     }
     for (let r = 0; r < nj; r++) {
       rowL[ni + r] = offT + r * ni;
-      rowR[ni + r] = classOff[j]! + r * nj - ni;
+      rowR[ni + r] = offJ + r * nj - ni;
     }
     return { K: this.K!, split: ni, rowL, rowR };
-  }
-
-  private slotOffsets(slot: number): { off: number; offT: number } {
-    const off = this.plan.crossBase + slot * 2 * this.plan.cross;
-    return { off, offT: off + this.plan.cross };
-  }
-
-  /** Requests (once) everything precomputed pair idx reads: both class blocks and its cross block. */
-  private request(idx: number): Promise<void> {
-    const [i, j] = this.plan.pairOf[idx]!;
-    const need: Promise<void>[] = [];
-    for (const c of [i, j]) {
-      this.classReq[c] ??= this.product(this.classRows[c]!, this.classRows[c]!, this.plan.classOff[c]!);
-      need.push(this.classReq[c]!);
-    }
-    need.push(this.requestCross(idx, i, j));
-    return Promise.all(need).then(() => undefined);
-  }
-
-  /** The cross block K(i, j) (and its transpose) of precomputed pair idx, in a slot taken for it. */
-  private requestCross(idx: number, i: number, j: number): Promise<void> {
-    let cr = this.crossReq.get(idx);
-    if (cr) return cr;
-    const slot = this.freeSlots.shift();
-    if (slot === undefined) throw new LabError('internal', 'SVC: no free kernel slot for a class pair.');
-    this.slotOf.set(idx, slot);
-    const { off, offT } = this.slotOffsets(slot);
-    cr = this.product(this.classRows[i]!, this.classRows[j]!, off, offT);
-    this.crossReq.set(idx, cr);
-    this.nextPrefetch = Math.max(this.nextPrefetch, idx + 1);
-    return cr;
   }
 
   /** K(rowsA, rowsB) into the blocks at `off` (and its transpose at `offT`): worker, else here. */
@@ -312,11 +454,14 @@ function fullKernel(layout: PairLayout, l: number): PairKernel {
   };
 }
 
-/** Kernel rows computed on demand through libsvm's row cache (pairs too large for the budget). */
-function onDemandKernel(kernel: RbfKernel, rows: Int32Array, cacheBytes: number): PairKernel {
+/**
+ * Kernel rows computed on demand through libsvm's row cache (pairs too large for the budget). `fits`: the
+ * pair's matrix fits the budget (its slots did not), so Platt's folds are those of a precomputed pair.
+ */
+function onDemandKernel(kernel: RbfKernel, rows: Int32Array, cacheBytes: number, fits: boolean): PairKernel {
   return {
     l: rows.length,
-    full: false,
+    full: fits,
     makeQ: (sub, labels) => new SvcQ(kernel, Int32Array.from(sub, (p) => rows[p]!), labels, cacheBytes),
     scorer: (sv, coef) => {
       const svRows = Int32Array.from(sv, (p) => rows[p]!);

@@ -97,17 +97,26 @@ export async function rbfRowsOnnx(
 /**
  * A worker thread (kernel-block-worker.ts) computing RBF blocks of one training matrix into a shared
  * Float32Array through its own single-threaded onnxruntime session. Requests run in order; each resolves
- * when its block is written, or rejects.
+ * when its block is written, or rejects. The worker holds no copy of the matrix: one block at a time is
+ * sent, its rows gathered here just before and transferred (at 50,000 x 3,072 a copy would be 586 MiB; a
+ * 5,000-row block's rows are 59 MiB).
  */
 export class BlockWorker {
   private readonly pending = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
+  /** Blocks not yet sent to the worker (one is sent at a time). */
+  private readonly queued: { rowsA: Int32Array; rowsB: Int32Array; off: number; offT: number; resolve: () => void; reject: (e: Error) => void }[] = [];
+  private sending = false;
   private nextId = 0;
   private dead: Error | null = null;
   /** Set to 1 when closing: the worker drops the blocks still queued. */
   private readonly stop = new Int32Array(new SharedArrayBuffer(4));
   private closing: Promise<void> | null = null;
 
-  private constructor(private readonly worker: Worker) {
+  private constructor(
+    private readonly worker: Worker,
+    private readonly X: Matrix,
+    private readonly sq: Float64Array,
+  ) {
     worker.on('message', (m: BlockReply) => {
       const p = this.pending.get(m.id);
       if (!p) return;
@@ -120,20 +129,21 @@ export class BlockWorker {
       this.dead ??= e;
       for (const p of this.pending.values()) p.reject(e);
       this.pending.clear();
+      for (const q of this.queued.splice(0)) q.reject(e);
     };
     worker.on('error', fail);
     worker.on('exit', () => fail(new Error('block worker exited')));
     worker.unref();
   }
 
-  /** Starts a worker over X (copied once), or null when onnxruntime-node or threads are unavailable. */
+  /** Starts a worker for X's blocks, or null when onnxruntime-node or threads are unavailable. */
   static async start(X: Matrix, sq: Float64Array, gamma: number, K: Float32Array): Promise<BlockWorker | null> {
     if (!(K.buffer instanceof SharedArrayBuffer) || !(await loadOrt())) return null;
     let bw: BlockWorker | null = null;
     try {
       const workerData: BlockWorkerData = { model: rbfModelBytes() };
-      bw = new BlockWorker(startWorker(import.meta.url, 'kernel-block-worker', { workerData }));
-      await bw.send({ type: 'init', X: X.data, sq: Float32Array.from(sq), d: X.cols, gamma, K, stop: bw.stop });
+      bw = new BlockWorker(startWorker(import.meta.url, 'kernel-block-worker', { workerData }), X, sq);
+      await bw.send({ type: 'init', d: X.cols, gamma, K, stop: bw.stop });
       return bw;
     } catch {
       await bw?.close();
@@ -143,7 +153,29 @@ export class BlockWorker {
 
   /** K(rowsA, rowsB) written row-major into the shared array at off (and transposed at offT when given). */
   product(rowsA: Int32Array, rowsB: Int32Array, off: number, offT?: number): Promise<void> {
-    return this.send({ type: 'block', rowsA, rowsB, same: rowsA === rowsB, off, offT: offT ?? -1 });
+    if (this.dead) return Promise.reject(this.dead);
+    return new Promise<void>((resolve, reject) => {
+      this.queued.push({ rowsA, rowsB, off, offT: offT ?? -1, resolve, reject });
+      this.sendNext();
+    });
+  }
+
+  /** Sends the next queued block when none is in the worker: its rows gathered now, transferred. */
+  private sendNext(): void {
+    if (this.sending || this.dead) return;
+    const q = this.queued.shift();
+    if (!q) return;
+    this.sending = true;
+    const { X, sq } = this;
+    const a = gatherRows(X.data, X.cols, sq, q.rowsA);
+    const b = q.rowsB === q.rowsA ? null : gatherRows(X.data, X.cols, sq, q.rowsB);
+    const transfer = [a.data.buffer, a.n.buffer, ...(b ? [b.data.buffer, b.n.buffer] : [])];
+    this.send({ type: 'block', a: a.data, an: a.n, b: b?.data ?? null, bn: b?.n ?? null, off: q.off, offT: q.offT }, transfer)
+      .then(q.resolve, q.reject)
+      .finally(() => {
+        this.sending = false;
+        this.sendNext();
+      });
   }
 
   /**
@@ -153,6 +185,8 @@ export class BlockWorker {
   close(): Promise<void> {
     this.closing ??= (async () => {
       Atomics.store(this.stop, 0, 1);
+      const closed = new Error('block worker closed');
+      for (const q of this.queued.splice(0)) q.reject(closed);
       if (!this.dead) {
         try {
           await this.send({ type: 'close' });
@@ -160,7 +194,7 @@ export class BlockWorker {
           // The thread is gone already.
         }
       }
-      this.dead ??= new Error('block worker closed');
+      this.dead ??= closed;
       for (const p of this.pending.values()) p.reject(this.dead);
       this.pending.clear();
       await this.worker.terminate();
@@ -168,14 +202,14 @@ export class BlockWorker {
     return this.closing;
   }
 
-  private send(m: Request): Promise<void> {
+  private send(m: Request, transfer: ArrayBuffer[] = []): Promise<void> {
     if (this.dead) return Promise.reject(this.dead);
     const id = this.nextId++;
     // Referenced only while a request is pending: an idle worker never keeps the process alive.
     if (this.pending.size === 0) this.worker.ref();
     return new Promise<void>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      this.worker.postMessage({ ...m, id } as BlockRequest);
+      this.worker.postMessage({ ...m, id } as BlockRequest, transfer);
     });
   }
 }

@@ -51,6 +51,8 @@ function identity(n: number): Int32Array {
 /** Trains every class pair of one fit. */
 export class PairTrainer {
   private lastYield = Date.now();
+  /** One pair at a time, its solves on both threads (see trainAll). */
+  private spread = false;
 
   constructor(
     private readonly params: SvcParams,
@@ -105,9 +107,12 @@ export class PairTrainer {
     try {
       const K = parallel ? await kernels.allocate() : null;
       worker = K ? await SolveWorker.start(K) : null;
-      onThreads(worker ? 'js, 2 solver threads' : parallel ? 'js, 1 solver thread (the worker failed its check)' : 'js');
-      const lanes = [lane(null)];
-      if (worker) lanes.push(lane(worker));
+      // When the kernel budget holds one pair at a time, that pair's solves (Platt's folds and its own) are
+      // spread over both threads instead of solving two pairs at once.
+      this.spread = worker !== null && this.params.probability && kernels.pairsAtOnce < 2;
+      onThreads(worker ? (this.spread ? 'js, 2 solver threads (one pair at a time)' : 'js, 2 solver threads') : parallel ? 'js, 1 solver thread (the worker failed its check)' : 'js');
+      const lanes = [lane(this.spread ? worker : null)];
+      if (worker && !this.spread) lanes.push(lane(worker));
       await Promise.all(
         lanes.map((l) =>
           l.catch((e: unknown) => {
@@ -145,12 +150,21 @@ export class PairTrainer {
     try {
       await this.breathe();
       const exec = pk.layout ? worker : null;
+      // The solves' executors: with `spread`, this thread and the worker take the solves in turn.
+      const execs = this.spread && exec ? [exec, null] : [exec];
+      const own: { sol: BinarySolution | null } = { sol: null };
+      const finalTask = async (e: SolveWorker | null): Promise<void> => {
+        own.sol = await this.solve(pk, identity(rows.length), labels, e);
+      };
       if (res.probA && res.probB) {
-        const ab = await this.binaryProbability(pk, labels, p, exec);
+        const ab = await this.binaryProbability(pk, labels, p, execs, finalTask);
         res.probA[p] = ab.A;
         res.probB[p] = ab.B;
+      } else {
+        await finalTask(exec);
       }
-      const sol = await this.solve(pk, identity(rows.length), labels, exec);
+      const sol = own.sol;
+      if (!sol) throw new Error('SVC: a class pair was not solved.');
       res.rho[p] = sol.rho;
       res.pairCoef[p] = sol.coef;
       for (let t = 0; t < rows.length; t++) if (sol.coef[t] !== 0) res.nonzero[rows[t]!] = 1;
@@ -195,7 +209,13 @@ export class PairTrainer {
    * cost only solver time. Otherwise pairs above PLATT_CV_MAX_ROWS rows hold out only the first of
    * the 5 folds and fit the sigmoid on its decision values (one extra fit on 80 % instead of five).
    */
-  private async binaryProbability(pk: PairKernel, labels: Int8Array, pair: number, worker: SolveWorker | null): Promise<{ A: number; B: number }> {
+  private async binaryProbability(
+    pk: PairKernel,
+    labels: Int8Array,
+    pair: number,
+    execs: (SolveWorker | null)[],
+    finalTask: (e: SolveWorker | null) => Promise<void>,
+  ): Promise<{ A: number; B: number }> {
     const l = pk.l;
     const nrFold = 5;
     const perm = this.foldShuffle(l, pair);
@@ -203,12 +223,29 @@ export class PairTrainer {
     const heldEnd = folds === nrFold ? l : Math.floor(l / nrFold);
     const dec = new Float64Array(heldEnd);
     const decLabels = new Int8Array(heldEnd);
+    // The pair's own solve first (the largest), then the folds; each executor takes the next task when
+    // free. Every solve writes only its own values: the order changes nothing in the results.
+    const tasks: ((e: SolveWorker | null) => Promise<void>)[] = [finalTask];
     for (let f = 0; f < folds; f++) {
       const begin = Math.floor((f * l) / nrFold);
       const end = Math.floor(((f + 1) * l) / nrFold);
       for (let t = begin; t < end; t++) decLabels[t] = labels[perm[t]!]!;
-      await this.foldDecisions(pk, labels, perm, begin, end, worker, dec);
+      tasks.push((e) => this.foldDecisions(pk, labels, perm, begin, end, e, dec));
     }
+    let next = 0;
+    let failed = false;
+    await Promise.all(
+      execs.map(async (e) => {
+        while (next < tasks.length && !failed) {
+          try {
+            await tasks[next++]!(e);
+          } catch (err) {
+            failed = true;
+            throw err;
+          }
+        }
+      }),
+    );
     return sigmoidTrain(dec, decLabels);
   }
 

@@ -269,6 +269,56 @@ describe('SVC save/load, progress, cancel and errors', () => {
     }
   });
 
+  it('keeps the precomputed kernel blocks within cacheMb (class blocks evicted and recomputed) with results identical to an unbounded fit', async () => {
+    const { train, test, ytr } = loadRef('blobs');
+    const counts = [0, 0, 0, 0];
+    for (const c of ytr) counts[c]!++;
+    const n = Math.max(...counts);
+    // Room for exactly four slots of the largest class's block (n^2 floats): one pair at a time (its two
+    // class blocks, its cross block and the transpose); the unbounded plan (512 MB) holds all four class
+    // blocks and two cross slots (eight slots: twice this budget, what the fit took before the budget).
+    const slotBytes = n * n * 4;
+    const fourSlots = (4.5 * slotBytes) / 2 ** 20;
+    const saved = { ...SVC_TUNING };
+    try {
+      SVC_TUNING.threads = 1;
+      const unbounded = new SVC(DEFAULTS, { numClasses: 4, seed: 3 });
+      await unbounded.fit(train, ytr);
+      expect(unbounded.kernelMemory).toMatchObject({ precomputedPairs: 6, onDemandPairs: 0, classBlocks: 4, evictions: 0, slots: 8 });
+      const want = unbounded.toJSON();
+      const wantDec = Array.from(unbounded.decisionFunction(test).data);
+      const wantProba = Array.from((await unbounded.predictProba(test)).data);
+      for (const [threads, mb, slots] of [
+        [1, fourSlots, 4],
+        // Two solver lanes and the block worker with five slots: a lane waits for the other's slots.
+        [2, (5.5 * slotBytes) / 2 ** 20, 5],
+      ] as const) {
+        SVC_TUNING.threads = threads;
+        SVC_TUNING.parallelMinEntries = 0;
+        const bounded = new SVC({ ...DEFAULTS, cacheMb: mb }, { numClasses: 4, seed: 3 });
+        await bounded.fit(train, ytr);
+        const u = bounded.kernelMemory!;
+        expect(u).toMatchObject({ precomputedPairs: 6, onDemandPairs: 0, slots });
+        expect(u.blockFloats * 4).toBeLessThanOrEqual(mb * 2 ** 20);
+        expect(u.blockFloats).toBe(slots * n * n);
+        expect(u.evictions).toBeGreaterThan(0);
+        // Class blocks recomputed after eviction (each recompute follows an eviction).
+        expect(u.classBlocks).toBeGreaterThan(4);
+        expect(u.classBlocks).toBeLessThanOrEqual(4 + u.evictions);
+        expect(u.crossBlocks).toBe(6);
+        // Five slots hold one pair at a time: its solves are spread over both threads.
+        expect(bounded.backend).toBe(threads === 2 ? 'js, 2 solver threads (one pair at a time)' : 'js');
+        console.log(`svc kernel budget ${mb.toFixed(2)} MB, ${threads} thread(s): ${JSON.stringify(u)}`);
+        const got = bounded.toJSON();
+        expect({ ...got, params: want.params }).toEqual(want);
+        expect(Array.from(bounded.decisionFunction(test).data)).toEqual(wantDec);
+        expect(Array.from((await bounded.predictProba(test)).data)).toEqual(wantProba);
+      }
+    } finally {
+      Object.assign(SVC_TUNING, saved);
+    }
+  });
+
   it('rejects bad input with actionable errors', async () => {
     const X: Matrix = { rows: 3, cols: 1, data: Float32Array.of(0, 1, 2) };
     const svc = new SVC(DEFAULTS, { numClasses: 2, seed: 0 });

@@ -82,10 +82,20 @@ export class SVC implements Classifier<SvcParams> {
         u.onnxBlocks ? `${u.onnxBlocks} on onnxruntime in the solver thread (default intra-op threads)` : '',
         u.jsBlocks ? `${u.jsBlocks} in JS` : '',
       ].filter(Boolean);
-      parts.push(`${u.precomputedPairs} pairs precomputed (blocks: ${eng.join(', ') || 'none'})`);
+      const recomputed = u.evictions ? `, ${u.evictions} class blocks evicted and recomputed` : '';
+      parts.push(`${u.precomputedPairs} pairs precomputed (blocks: ${eng.join(', ') || 'none'}; ${u.slots} slots, ${Math.round((u.blockFloats * 4) / 2 ** 20)} MiB${recomputed})`);
     }
     if (u.onDemandPairs) parts.push(`${u.onDemandPairs} pairs with kernel rows on demand in JS (row cache)`);
     return parts.join('; ');
+  }
+
+  /**
+   * The last fit's kernel memory counters (see PairKernels.usage): block products, class blocks computed
+   * (more than the classes when evicted and recomputed under the budget), evictions, and the floats of the
+   * precomputed blocks array (at most cacheMb). Null before a fit.
+   */
+  get kernelMemory(): Readonly<PairKernels['usage']> | null {
+    return this.kernelUsage;
   }
 
   /** Rebuilds a trained SVC from toJSON() output. */
