@@ -8,7 +8,7 @@ import { getBackboneName } from '../backbones/queries';
 import { listBackbones, ensureBuiltinBackbones, RANDOM_VIT, RAW_PIXELS } from '../backbones/registry';
 import { findDatasetByName, loadSampleRGB } from '../datasets/queries';
 import { importDataset } from '../datasets/import';
-import { createEmbeddingSet, runEmbeddingSet } from '../embeddings/pipeline';
+import { createEmbeddingSet, runEmbeddingSet, type EmbedProgress } from '../embeddings/pipeline';
 import { getSetStatus } from '../embeddings/queries';
 import { LabError, throwIfAborted } from '../errors';
 import type { JobContext } from '../jobs/types';
@@ -56,28 +56,36 @@ export async function runExperiment(p: ExperimentParams, ctx: JobContext): Promi
   /** Seconds of the plan after backbone b's embedding (its runs and every later backbone's). */
   const after = (b: number, run: number): number =>
     runSeconds.slice(b * p.kinds.length + run).reduce((a, x) => a + x, 0) + embedSeconds.slice(b + 1).reduce((a, x) => a + x, 0);
+  /** The set of (dataset, backbone) with this experiment's preset, embedded unless it already is (a partial one resumes). */
+  const embed = async (
+    dsId: number,
+    backboneId: number,
+    phase: (backboneName: string) => string,
+    etaSec: (g: EmbedProgress) => number | null,
+  ): Promise<number> => {
+    const setId = createEmbeddingSet(db, { datasetId: dsId, backboneId, preset: p.preset });
+    if (getSetStatus(db, setId) !== 'done') {
+      const label = phase(getBackboneName(db, backboneId));
+      await runEmbeddingSet(db, setId, {
+        signal: ctx.signal,
+        provider: p.provider,
+        modelsDir: modelsDir(ctx.dataDir),
+        loadImage: (id) => loadSampleRGB(db, id),
+        onProgress: (g) => ctx.progress(label, g.done, g.total, { ratePerSec: g.ratePerSec, etaSec: etaSec(g) }),
+      });
+    }
+    return setId;
+  };
   let b = -1;
   const sets: number[] = [];
   const runs: number[] = [];
   for (const backboneId of backboneIds) {
     b++;
     throwIfAborted(ctx.signal);
-    const setId = createEmbeddingSet(db, { datasetId, backboneId, preset: p.preset });
+    const setId = await embed(datasetId, backboneId, (bName) => `embedding with ${bName} (step ${step + 1}/${steps})`, (g) =>
+      g.done > 0 && g.ratePerSec ? g.etaSec + after(b, 0) : null,
+    );
     sets.push(setId);
-    if (getSetStatus(db, setId) !== 'done') {
-      const bName = getBackboneName(db, backboneId);
-      await runEmbeddingSet(db, setId, {
-        signal: ctx.signal,
-        provider: p.provider,
-        modelsDir: modelsDir(ctx.dataDir),
-        loadImage: (id) => loadSampleRGB(db, id),
-        onProgress: (g) =>
-          ctx.progress(`embedding with ${bName} (step ${step + 1}/${steps})`, g.done, g.total, {
-            ratePerSec: g.ratePerSec,
-            etaSec: g.done > 0 && g.ratePerSec ? g.etaSec + after(b, 0) : null,
-          }),
-      });
-    }
     step++;
     for (const [k, kind] of p.kinds.entries()) {
       throwIfAborted(ctx.signal);
@@ -105,17 +113,7 @@ export async function runExperiment(p: ExperimentParams, ctx: JobContext): Promi
     }
     for (const backboneId of backboneIds) {
       throwIfAborted(ctx.signal);
-      const setId = createEmbeddingSet(db, { datasetId: oodDatasetId, backboneId, preset: p.preset });
-      if (getSetStatus(db, setId) !== 'done') {
-        const bName = getBackboneName(db, backboneId);
-        await runEmbeddingSet(db, setId, {
-          signal: ctx.signal,
-          provider: p.provider,
-          modelsDir: modelsDir(ctx.dataDir),
-          loadImage: (id) => loadSampleRGB(db, id),
-          onProgress: (g) => ctx.progress(`embedding the OOD pair with ${bName} (step ${step + 1}/${steps})`, g.done, g.total, { ratePerSec: g.ratePerSec, etaSec: g.etaSec }),
-        });
-      }
+      await embed(oodDatasetId, backboneId, (bName) => `embedding the OOD pair with ${bName} (step ${step + 1}/${steps})`, (g) => g.etaSec);
       step++;
     }
   }
