@@ -5,8 +5,8 @@
  * row-major typed arrays; only the small diagonal blocks are factorised in JavaScript.
  */
 import { LabError } from '../errors';
-import { encodeModel, OnnxType } from '../onnx/onnx-writer';
-import { loadOrt } from '../onnx/ort';
+import { type ModelDef, OnnxType } from '../onnx/onnx-writer';
+import { cpuGraphSession, loadOrt } from '../onnx/ort';
 
 type Session = import('onnxruntime-node').InferenceSession;
 type F = Float32Array | Float64Array;
@@ -17,10 +17,8 @@ function gemmSession(double: boolean, transA: boolean, transB: boolean): Promise
   const key = `${double ? 'd' : 's'}${transA ? 1 : 0}${transB ? 1 : 0}`;
   let p = sessions.get(key);
   if (!p) {
-    p = loadOrt().then(async (ort) => {
-      if (!ort) return null;
-      const type = double ? OnnxType.DOUBLE : OnnxType.FLOAT;
-      const bytes = encodeModel({
+    const type = double ? OnnxType.DOUBLE : OnnxType.FLOAT;
+    p = cpuGraphSession((): ModelDef => ({
         inputs: [
           { name: 'A', type, shape: ['a0', 'a1'] },
           { name: 'B', type, shape: ['b0', 'b1'] },
@@ -29,13 +27,7 @@ function gemmSession(double: boolean, transA: boolean, transB: boolean): Promise
         nodes: [{ op: 'Gemm', inputs: ['A', 'B'], outputs: ['C'], attrs: { transA: { i: transA ? 1 : 0 }, transB: { i: transB ? 1 : 0 } } }],
         graphName: 'gemm',
         opset: 17,
-      });
-      try {
-        return await ort.InferenceSession.create(bytes, { executionProviders: ['cpu'], graphOptimizationLevel: 'all' });
-      } catch {
-        return null;
-      }
-    });
+      }));
     sessions.set(key, p);
   }
   return p;

@@ -3,8 +3,8 @@ import type { HeadGraph, HeadIo } from '../head-graph';
 import { knnHead } from './onnx-head';
 import { argmaxRows, type Matrix } from '../../math/matrix';
 import { normalizeRows } from '../../math/normalize';
-import { encodeModel, OnnxType, type ValueInfo } from '../../onnx/onnx-writer';
-import { loadOrt } from '../../onnx/ort';
+import { type ModelDef, OnnxType, type ValueInfo } from '../../onnx/onnx-writer';
+import { cpuGraphSession, loadOrt } from '../../onnx/ort';
 import { initTf, tfBackend } from '../tf-backend';
 import { stateF32, stateI32, type Classifier, type ClassifierContext, type FitOptions, type SavedModel } from '../types';
 import type { KnnParams } from './params';
@@ -23,22 +23,14 @@ let gemmPromise: Promise<Session | null> | null = null;
 
 /** The onnxruntime session of S = Q T^T (Gemm, transB), or null when it cannot be created. */
 function gemmSession(): Promise<Session | null> {
-  gemmPromise ??= loadOrt().then(async (ort) => {
-    if (!ort) return null;
-    const f = (name: string, shape: (number | string)[]): ValueInfo => ({ name, type: OnnxType.FLOAT, shape });
-    const bytes = encodeModel({
-      inputs: [f('Q', ['M', 'D']), f('T', ['N', 'D'])],
-      outputs: [f('S', ['M', 'N'])],
-      nodes: [{ op: 'Gemm', inputs: ['Q', 'T'], outputs: ['S'], attrs: { transB: { i: 1 } } }],
-      graphName: 'knn_similarity',
-      opset: 17,
-    });
-    try {
-      return await ort.InferenceSession.create(bytes, { executionProviders: ['cpu'], graphOptimizationLevel: 'all' });
-    } catch {
-      return null;
-    }
-  });
+  const f = (name: string, shape: (number | string)[]): ValueInfo => ({ name, type: OnnxType.FLOAT, shape });
+  gemmPromise ??= cpuGraphSession((): ModelDef => ({
+    inputs: [f('Q', ['M', 'D']), f('T', ['N', 'D'])],
+    outputs: [f('S', ['M', 'N'])],
+    nodes: [{ op: 'Gemm', inputs: ['Q', 'T'], outputs: ['S'], attrs: { transB: { i: 1 } } }],
+    graphName: 'knn_similarity',
+    opset: 17,
+  }));
   return gemmPromise;
 }
 

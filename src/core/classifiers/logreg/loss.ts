@@ -7,8 +7,8 @@
  * The rows a fit uses are given as weights: the C search fits on the training part of the split by
  * weighing the validation rows 0, instead of copying the training rows out (527 MB at 45,000 x 3,072).
  */
-import { encodeModel, i64Tensor, OnnxType, type ValueInfo } from '../../onnx/onnx-writer';
-import { loadOrt } from '../../onnx/ort';
+import { type ModelDef, i64Tensor, OnnxType, type ValueInfo } from '../../onnx/onnx-writer';
+import { cpuGraphSession, loadOrt } from '../../onnx/ort';
 import { takeLabels, takeRows, type Matrix } from '../../math/matrix';
 import type { initTf } from '../tf-backend';
 
@@ -29,10 +29,8 @@ let sessionPromise: Promise<Session | null> | null = null;
 
 /** The onnxruntime session of the loss and gradient, or null when onnxruntime cannot run it. */
 function lossSession(): Promise<Session | null> {
-  sessionPromise ??= loadOrt().then(async (ort) => {
-    if (!ort) return null;
-    const f = (name: string, shape: (number | string)[]): ValueInfo => ({ name, type: OnnxType.FLOAT, shape });
-    const bytes = encodeModel({
+  const f = (name: string, shape: (number | string)[]): ValueInfo => ({ name, type: OnnxType.FLOAT, shape });
+  sessionPromise ??= cpuGraphSession((): ModelDef => ({
       // Z [n, D] features, W [D, K], b [K], Y [n, K] one-hot labels, w [n, 1] row weights (1/rows used, 0 left out).
       inputs: [f('Z', ['N', 'D']), f('W', ['D', 'K']), f('b', ['K']), f('Y', ['N', 'K']), f('w', ['N', 1])],
       outputs: [f('loss', []), f('gW', ['D', 'K']), f('gb', ['K'])],
@@ -52,13 +50,7 @@ function lossSession(): Promise<Session | null> {
       ],
       graphName: 'logreg_loss_grad',
       opset: 17,
-    });
-    try {
-      return await ort.InferenceSession.create(bytes, { executionProviders: ['cpu'], graphOptimizationLevel: 'all' });
-    } catch {
-      return null;
-    }
-  });
+    }));
   return sessionPromise;
 }
 
