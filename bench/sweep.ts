@@ -14,8 +14,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { openDatabase } from '../src/core/db/database';
 import { initTf } from '../src/core/classifiers/tf-backend';
+import { linalgEngine } from '../src/core/math/ort-linalg';
 import { mahalanobisScorer, runOodBenchmark } from '../src/core/ood/benchmark';
 import { mulberry32 } from '../src/core/math/prng';
+import { getRun } from '../src/core/runs/queries';
 import { insertBlobEmbeddingSet } from '../src/core/runs/test-helpers';
 import { insertSweep } from '../src/core/sweeps/queries';
 import { runSweep, sweepInfo } from '../src/core/sweeps/sweep';
@@ -73,17 +75,21 @@ export async function run(): Promise<BenchResult> {
       maha.push({ dim: D, trainRows: n, queries: q, covariance: sc.seconds.covariance, factor: sc.seconds.factor, score: (m2 - m1) / 1000, total: (m2 - m0) / 1000 });
     }
     const byKind = (k: string): number => perRun.filter((p) => p.kind === k).reduce((a, p) => a + p.seconds, 0);
+    // The engine each kind's runs really trained on (as the runs recorded it), and the OOD scorers' engine.
+    const engineOf = (k: string): string => [...new Set(info.runs.filter((x) => x.kind === k).map((x) => getRun(db, x.runId).backend ?? '?'))].join('/');
+    const sweepEngines = ['logreg', 'knn', 'mlp'].map((k) => `${k}: ${engineOf(k)}`).join(', ');
+    const oodEngine = await linalgEngine();
     const rows: Record<string, string | number>[] = [
-      { what: `sweep 7 sizes x 3 repeats x {logreg, knn, mlp}, ${perClass * 10} x 384 train, ${testPerClass * 10} test`, seconds: Number(sweepSeconds.toFixed(1)), target: 600, runs: r.trained, backend },
-      ...['logreg', 'knn', 'mlp'].map((k) => ({ what: `  of which ${k} (21 runs)`, seconds: Number(byKind(k).toFixed(1)), target: '', runs: 21, backend })),
-      { what: `ood ${testPerClass * 10} in + ${testPerClass * 10} out, ${perClass * 10} train rows, ${ood.scores.length} scores`, seconds: Number(oodSeconds.toFixed(1)), target: 30, runs: 0, backend },
-      ...Object.entries(ood.phases).map(([k, v]) => ({ what: `  of which ${k}`, seconds: Number(v.toFixed(1)), target: '', runs: 0, backend })),
+      { what: `sweep 7 sizes x 3 repeats x {logreg, knn, mlp}, ${perClass * 10} x 384 train, ${testPerClass * 10} test`, seconds: Number(sweepSeconds.toFixed(1)), target: 600, runs: r.trained, backend: sweepEngines },
+      ...['logreg', 'knn', 'mlp'].map((k) => ({ what: `  of which ${k} (21 runs)`, seconds: Number(byKind(k).toFixed(1)), target: '', runs: 21, backend: engineOf(k) })),
+      { what: `ood ${testPerClass * 10} in + ${testPerClass * 10} out, ${perClass * 10} train rows, ${ood.scores.length} scores`, seconds: Number(oodSeconds.toFixed(1)), target: 30, runs: 0, backend: oodEngine },
+      ...Object.entries(ood.phases).map(([k, v]) => ({ what: `  of which ${k}`, seconds: Number(v.toFixed(1)), target: '', runs: 0, backend: oodEngine })),
       ...maha.map((m) => ({
         what: `mahalanobis alone ${m.trainRows} x ${m.dim} train, ${m.queries} queries (cov ${Number(m.covariance).toFixed(1)} s, factor ${Number(m.factor).toFixed(1)} s, score ${Number(m.score).toFixed(1)} s)`,
         seconds: Number(Number(m.total).toFixed(1)),
         target: '',
         runs: 0,
-        backend: 'onnxruntime-cpu',
+        backend: oodEngine,
       })),
     ];
     return {
