@@ -169,6 +169,40 @@ describe('mlp training engines against a float64 reference, gradient scale inclu
       await engine!.dispose();
     }
   });
+
+  it.each(engines)('%s: proba (the per-epoch validation pass) gives the float64 softmax of the current weights', async (name, make) => {
+    const engine = await make(sgdLike);
+    expect(engine, `${name} engine starts`).not.toBeNull();
+    try {
+      // After a few steps (weights differ from theta0: the pass must read the current ones, not the initial).
+      for (const p of perms) await engine!.epoch(Int32Array.from(p));
+      const [w1, w2] = engine!.weights() as [Float32Array, Float32Array];
+      const P = await engine!.proba(X);
+      expect([P.rows, P.cols]).toEqual([N, C]);
+      let maxDiff = 0;
+      let moved = 0;
+      for (let i = 0; i < N; i++) {
+        // [W1; b1] and [W2; b2]: bias rows last.
+        const a1 = Array.from({ length: H }, (_, k) => Math.max(0, w1[D * H + k]! + Xr[i]!.reduce((acc, x, j) => acc + x * w1[j * H + k]!, 0)));
+        const z2 = Array.from({ length: C }, (_, c) => w2[H * C + c]! + a1.reduce((acc, a, k) => acc + a * w2[k * C + c]!, 0));
+        const mx = Math.max(...z2);
+        const e = z2.map((z) => Math.exp(z - mx));
+        const se = e.reduce((a, b) => a + b, 0);
+        for (let c = 0; c < C; c++) maxDiff = Math.max(maxDiff, Math.abs(P.data[i * C + c]! - e[c]! / se));
+        // The same rows under the initial weights give other probabilities (so the check can fail).
+        const a0 = Array.from({ length: H }, (_, k) => Math.max(0, theta0[D * H + k]! + Xr[i]!.reduce((acc, x, j) => acc + x * theta0[j * H + k]!, 0)));
+        const z0 = Array.from({ length: C }, (_, c) => theta0[(D + 1) * H + H * C + c]! + a0.reduce((acc, a, k) => acc + a * theta0[(D + 1) * H + k * C + c]!, 0));
+        const m0 = Math.max(...z0);
+        const s0 = z0.reduce((acc, z) => acc + Math.exp(z - m0), 0);
+        moved = Math.max(moved, Math.abs(P.data[i * C]! - Math.exp(z0[0]! - m0) / s0));
+      }
+      console.log(`mlp ${name} proba: max |p - float64 reference| ${maxDiff.toExponential(2)} (vs initial weights ${moved.toFixed(3)})`);
+      expect(moved).toBeGreaterThan(0.01);
+      expect(maxDiff).toBeLessThan(1e-6);
+    } finally {
+      await engine!.dispose();
+    }
+  });
 });
 
 describe('onnxruntime engine: layer 1 state in row chunks (large inputs)', () => {
