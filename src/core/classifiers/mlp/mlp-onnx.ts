@@ -306,7 +306,10 @@ const FORWARD_BLOCK = 4096;
  * 1.2e-38. onnxruntime applies it to a session's intra-op pool threads, and to the calling thread only from
  * the first session the process creates (std::call_once in InferenceSession::Initialize): in a training job's
  * own process these sessions are the first; where another session came first with one thread, it is not in
- * effect (slower, same results to within subnormals).
+ * effect (slower, same results to within subnormals). Side effect: the calling thread keeps the flag after
+ * training, so later float maths on it in the same process (JavaScript, tfjs-wasm, other sessions) also
+ * flushes subnormals: in the demo experiment, logreg's stored probabilities below 1.2e-38 become 0 (its
+ * metrics and accuracy are unchanged). An in-graph flush of Adam's first moments would avoid the leak.
  */
 function sessionOptions(threads: number): import('onnxruntime-node').InferenceSession.SessionOptions {
   return {
