@@ -88,7 +88,7 @@ export class KerasClassifier implements Classifier<KerasParams> {
         const log: EpochLog = { epoch, ...this.tally(await engine.epoch(perm, opts.signal), (i) => trY[perm[i]!]!, perm.length, true) };
         engine.weights().forEach((w, i) => theta.set(w, i === 0 ? L.w1 : L.w2));
         if (val && val.X.rows > 0) {
-          const P = await forwardTf(tf, theta, val.X, D, p.hidden, this.numClasses);
+          const P = await engine.proba(val.X);
           const ev = this.tally(P.data, (i) => val.y[i]!, val.X.rows, false);
           log.val_loss = ev.loss;
           log.val_accuracy = ev.accuracy;

@@ -1,3 +1,5 @@
+import type { Matrix } from '../../math/matrix';
+
 /**
  * The interface the dense-net training engines (mlp-onnx.ts, mlp-tfjs.ts) offer the estimators: the mlp
  * (mlp.ts, PyTorch's recipe) and the keras kind (../keras/keras.ts, tfjs layers' recipe).
@@ -14,6 +16,11 @@ export interface MlpEngine {
   epoch(perm: Int32Array, signal?: AbortSignal): Promise<Float32Array>;
   /** The current [W1; b1] ((D+1) x H) and [W2; b2] ((H+1) x C), flat. */
   weights(): Float32Array[];
+  /**
+   * Softmax probabilities of the current weights for X ([rows x C], rows renormalised to sum 1): the per-epoch
+   * validation pass, on the engine's own runtime (onnxruntime: no tfjs upload of the weights and rows).
+   */
+  proba(X: Matrix): Promise<Matrix>;
   dispose(): Promise<void>;
 }
 

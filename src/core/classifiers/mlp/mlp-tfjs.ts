@@ -99,6 +99,14 @@ export class TfjsMlpTrainer implements MlpEngine {
     return this.params.map((t) => t.dataSync() as Float32Array);
   }
 
+  async proba(X: Matrix): Promise<Matrix> {
+    const [w1, w2] = this.weights() as [Float32Array, Float32Array];
+    const theta = new Float32Array(w1.length + w2.length);
+    theta.set(w1);
+    theta.set(w2, w1.length);
+    return await forwardTf(this.tf, theta, X, X.cols, this.H, this.C);
+  }
+
   async dispose(): Promise<void> {
     const c = this.consts;
     for (const t of [...this.params, ...this.ms, ...this.vs, c.kB1, c.k1B1, c.kB2, c.k1B2, c.kEps]) t.dispose();

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { defaultParams } from '../params-helpers';
 import { mlp as mlpSpec } from './index';
@@ -169,6 +170,40 @@ describe('mlp training engines against a float64 reference, gradient scale inclu
       await engine!.dispose();
     }
   });
+
+  it.each(engines)('%s: proba (the per-epoch validation pass) gives the float64 softmax of the current weights', async (name, make) => {
+    const engine = await make(sgdLike);
+    expect(engine, `${name} engine starts`).not.toBeNull();
+    try {
+      // After a few steps (weights differ from theta0: the pass must read the current ones, not the initial).
+      for (const p of perms) await engine!.epoch(Int32Array.from(p));
+      const [w1, w2] = engine!.weights() as [Float32Array, Float32Array];
+      const P = await engine!.proba(X);
+      expect([P.rows, P.cols]).toEqual([N, C]);
+      let maxDiff = 0;
+      let moved = 0;
+      for (let i = 0; i < N; i++) {
+        // [W1; b1] and [W2; b2]: bias rows last.
+        const a1 = Array.from({ length: H }, (_, k) => Math.max(0, w1[D * H + k]! + Xr[i]!.reduce((acc, x, j) => acc + x * w1[j * H + k]!, 0)));
+        const z2 = Array.from({ length: C }, (_, c) => w2[H * C + c]! + a1.reduce((acc, a, k) => acc + a * w2[k * C + c]!, 0));
+        const mx = Math.max(...z2);
+        const e = z2.map((z) => Math.exp(z - mx));
+        const se = e.reduce((a, b) => a + b, 0);
+        for (let c = 0; c < C; c++) maxDiff = Math.max(maxDiff, Math.abs(P.data[i * C + c]! - e[c]! / se));
+        // The same rows under the initial weights give other probabilities (so the check can fail).
+        const a0 = Array.from({ length: H }, (_, k) => Math.max(0, theta0[D * H + k]! + Xr[i]!.reduce((acc, x, j) => acc + x * theta0[j * H + k]!, 0)));
+        const z0 = Array.from({ length: C }, (_, c) => theta0[(D + 1) * H + H * C + c]! + a0.reduce((acc, a, k) => acc + a * theta0[(D + 1) * H + k * C + c]!, 0));
+        const m0 = Math.max(...z0);
+        const s0 = z0.reduce((acc, z) => acc + Math.exp(z - m0), 0);
+        moved = Math.max(moved, Math.abs(P.data[i * C]! - Math.exp(z0[0]! - m0) / s0));
+      }
+      console.log(`mlp ${name} proba: max |p - float64 reference| ${maxDiff.toExponential(2)} (vs initial weights ${moved.toFixed(3)})`);
+      expect(moved).toBeGreaterThan(0.01);
+      expect(maxDiff).toBeLessThan(1e-6);
+    } finally {
+      await engine!.dispose();
+    }
+  });
 });
 
 describe('onnxruntime engine: layer 1 state in row chunks (large inputs)', () => {
@@ -289,5 +324,31 @@ describe('mlp (the study\'s PyTorch recipe)', () => {
     ac.abort();
     const clf = new MlpClassifier(defaultParams(mlpSpec), { numClasses: 3, seed: 1 });
     await expect(clf.fit(X, y, { signal: ac.signal })).rejects.toMatchObject({ code: 'cancelled' });
+  });
+});
+
+describe('onnxruntime engine: subnormals flushed to zero (set_denormal_as_zero)', () => {
+  // Once keras's problem is solved, Adam's first moments decay into float32's subnormal range and stick there,
+  // where each operation takes a slow path (keras at 50,000 x 3,072: epochs from 4.4 s to 27-34 s from epoch 18).
+  // onnxruntime applies the flag to the calling thread only from the first session of a process (a job
+  // process, where the trainer's sessions are the first), so this runs in a fresh process: weights of 1e-40
+  // whose gradient is exactly zero (all-zero inputs) stay 1e-40 without the flag and come out 0 with it.
+  it('a weight of 1e-40 with zero gradient is flushed to 0 by one epoch, in a fresh process', () => {
+    const mod = new URL('./mlp-onnx.ts', import.meta.url).pathname;
+    const code = `
+      import { OnnxMlpTrainer } from ${JSON.stringify(mod)};
+      const D = 3, H = 2, C = 2, N = 4;
+      const X = { rows: N, cols: D, data: new Float32Array(N * D) };
+      const w1 = new Float32Array((D + 1) * H).fill(1e-40);
+      w1.fill(0.5, D * H);
+      const w2 = Float32Array.from({ length: (H + 1) * C }, (_, i) => (i % 3) * 0.25 - 0.2);
+      const e = await OnnxMlpTrainer.create(X, Int32Array.of(0, 1, 0, 1), H, C, 2, { lr: 1e-3, b1: 0.9, b2: 0.999, eps: 1e-8 }, w1, w2);
+      await e.epoch(Int32Array.of(0, 1, 2, 3));
+      console.log(JSON.stringify(Array.from(e.weights()[0].subarray(0, D * H))));
+      await e.dispose();`;
+    const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { encoding: 'utf8', timeout: 60_000 });
+    const w = JSON.parse(out.trim().split('\n').pop()!) as number[];
+    expect(w).toHaveLength(6);
+    expect(w).toEqual([0, 0, 0, 0, 0, 0]);
   });
 });

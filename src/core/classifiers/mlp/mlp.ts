@@ -134,7 +134,7 @@ export class MlpClassifier implements Classifier<MlpParams> {
       const snapshot = new Float32Array(L.total);
       engine.weights().forEach((w, i) => snapshot.set(w, i === 0 ? L.w1 : L.w2));
       if (sel && sel.X.rows > 0) {
-        const ev = await this.evaluate(snapshot, sel.X, sel.y, D);
+        const ev = this.score(await engine.proba(sel.X), sel.y);
         log.val_loss = ev.loss;
         log.val_accuracy = ev.accuracy;
         if (ev.accuracy > bestAcc) {
@@ -168,18 +168,17 @@ export class MlpClassifier implements Classifier<MlpParams> {
     return { loss: lossSum / N, accuracy: correct / N };
   }
 
-  /** Mean cross-entropy and accuracy of the weights `theta` on (X, y) (float64 accumulation). */
-  private async evaluate(theta: Float32Array, X: Matrix, y: Int32Array, D: number): Promise<{ loss: number; accuracy: number }> {
+  /** Mean cross-entropy and accuracy of the probabilities P for labels y (float64 accumulation). */
+  private score(P: Matrix, y: Int32Array): { loss: number; accuracy: number } {
     const C = this.numClasses;
-    const P = await this.forward(theta, X, D);
     let loss = 0;
     let ok = 0;
     const pred = argmaxRows(P);
-    for (let i = 0; i < X.rows; i++) {
+    for (let i = 0; i < P.rows; i++) {
       loss -= Math.log(Math.max(P.data[i * C + y[i]!]!, 1e-30));
       if (pred[i] === y[i]) ok++;
     }
-    return { loss: loss / X.rows, accuracy: ok / X.rows };
+    return { loss: loss / P.rows, accuracy: ok / P.rows };
   }
 
   /** Softmax probabilities for X, in row blocks on TensorFlow.js. */
