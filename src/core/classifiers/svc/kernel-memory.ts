@@ -5,85 +5,11 @@
 import os from 'node:os';
 import { LabError } from '../../errors';
 import { matrix, type Matrix } from '../../math/matrix';
-import { layoutValue, SvcQFull, type PairLayout } from './kernel-full-q';
+import type { PairLayout } from './kernel-full-q';
 import { BlockWorker, rbfRowsOnnx } from './kernel-onnx';
+import { pairFits, planBlocks, type BlockPlan } from './kernel-plan';
 import { rbfCross, type RbfKernel } from './kernel-rbf';
-import { SvcQ } from './kernel-svc-q';
-import type { SmoQ } from './smo-q';
-
-/** Kernel access for one class pair's rows: a precomputed matrix, or rows computed on demand. */
-export interface PairKernel {
-  l: number;
-  /** The pair's kernel matrix fits the cache budget (decides Platt's folds; held precomputed unless the slots did not allow). */
-  full: boolean;
-  /** The Q matrix of the subproblem made of pair rows `sub` with labels `labels`. */
-  makeQ(sub: Int32Array, labels: Int8Array): SmoQ;
-  /** Where the precomputed kernel lies (full pairs only): lets the SMO worker read it. */
-  layout?: PairLayout;
-  /** h -> sum_s coef_s K(pair row h, pair row sv_s). */
-  scorer(sv: Int32Array, coef: Float64Array): (h: number) => number;
-}
-
-/**
- * How the precomputed pairs share the budget: the blocks array is `slots` equal slots of `slot` floats,
- * each holding one block (a class block K(c, c), a cross block K(a, b) or its transpose).
- */
-interface BlockPlan {
-  /** Pair index (fit order) -> index among the precomputed pairs. */
-  orderIndex: Map<number, number>;
-  /** The precomputed pairs in order, and their classes. */
-  order: number[];
-  pairOf: [number, number][];
-  /** Floats in one slot: n_c^2 of the largest class of a precomputed pair (>= any of their cross blocks). */
-  slot: number;
-  /** Slots in the blocks array (0 when no pair is precomputed). */
-  slots: number;
-  /** Floats in all: slots x slot <= the budget (cacheMb). */
-  total: number;
-}
-
-/**
- * Plans the blocks within the budget (cacheBytes, the svc's cacheMb): the pairs whose kernel matrix fits
- * it ((n_a + n_b)^2 floats) are precomputed, in slots of the largest such class's n_c^2 floats; as many
- * slots as the budget holds, at most one per class plus two per cross-block slot (min(lanes + 1, pairs):
- * one per solving lane and one ahead), and at least four (one pair: two class blocks, a cross block and its
- * transpose). While four slots of the largest class do not fit, that class's pairs go on demand instead.
- */
-function planBlocks(classRows: Int32Array[], cacheBytes: number, lanes: number): BlockPlan {
-  const k = classRows.length;
-  const budget = Math.floor(cacheBytes / 4);
-  const excluded = new Uint8Array(k);
-  for (;;) {
-    const orderIndex = new Map<number, number>();
-    const order: number[] = [];
-    const pairOf: [number, number][] = [];
-    const used = new Uint8Array(k);
-    let slot = 0;
-    let largest = -1;
-    let p = 0;
-    for (let i = 0; i < k; i++) {
-      for (let j = i + 1; j < k; j++, p++) {
-        if (excluded[i] || excluded[j] || !pairFits(classRows, i, j, cacheBytes)) continue;
-        orderIndex.set(p, order.length);
-        order.push(p);
-        pairOf.push([i, j]);
-        for (const c of [i, j]) {
-          used[c] = 1;
-          const n2 = classRows[c]!.length ** 2;
-          if (n2 > slot) [slot, largest] = [n2, c];
-        }
-      }
-    }
-    if (order.length === 0) return { orderIndex, order, pairOf, slot: 0, slots: 0, total: 0 };
-    if (Math.floor(budget / slot) < 4) {
-      excluded[largest] = 1;
-      continue;
-    }
-    const classes = used.reduce((a, u) => a + u, 0);
-    const slots = Math.min(classes + 2 * Math.min(lanes + 1, order.length), Math.floor(budget / slot));
-    return { orderIndex, order, pairOf, slot, slots, total: slots * slot };
-  }
-}
+import { fullKernel, onDemandKernel, type PairKernel } from './pair-kernel';
 
 /** A precomputed pair given its slots: its cross block's and transpose's slots, and when all its blocks are written. */
 interface Grant {
@@ -421,57 +347,4 @@ export class PairKernels {
     rbfCross(A, Float64Array.from(rowsA, (r) => kernel.sq[r]!), B, Float64Array.from(rowsB, (r) => kernel.sq[r]!), kernel.gamma, K.subarray(off, off + m * n));
     if (offT !== undefined) for (let r = 0; r < m; r++) for (let c = 0; c < n; c++) K[offT + c * m + r] = K[off + r * n + c]!;
   }
-}
-
-/** Does the kernel matrix of classes i and j fit the cache budget? */
-function pairFits(classRows: Int32Array[], i: number, j: number, cacheBytes: number): boolean {
-  return (classRows[i]!.length + classRows[j]!.length) ** 2 * 4 <= cacheBytes;
-}
-
-/** Kernel values of all class pairs precomputed under the budget (the work that parallel solving splits). */
-export function pairEntries(classRows: Int32Array[], cacheBytes: number): number {
-  let n = 0;
-  for (let i = 0; i < classRows.length; i++) {
-    for (let j = i + 1; j < classRows.length; j++) {
-      if (pairFits(classRows, i, j, cacheBytes)) n += (classRows[i]!.length + classRows[j]!.length) ** 2;
-    }
-  }
-  return n;
-}
-
-/** Kernel access through a precomputed pair kernel. */
-function fullKernel(layout: PairLayout, l: number): PairKernel {
-  return {
-    l,
-    full: true,
-    layout,
-    makeQ: (sub, labels) => new SvcQFull(layout, sub, labels),
-    scorer: (sv, coef) => (h) => {
-      let s = 0;
-      for (let u = 0; u < sv.length; u++) s += coef[u]! * layoutValue(layout, h, sv[u]!);
-      return s;
-    },
-  };
-}
-
-/**
- * Kernel rows computed on demand through libsvm's row cache (pairs too large for the budget). `fits`: the
- * pair's matrix fits the budget (its slots did not), so Platt's folds are those of a precomputed pair.
- */
-function onDemandKernel(kernel: RbfKernel, rows: Int32Array, cacheBytes: number, fits: boolean): PairKernel {
-  return {
-    l: rows.length,
-    full: fits,
-    makeQ: (sub, labels) => new SvcQ(kernel, Int32Array.from(sub, (p) => rows[p]!), labels, cacheBytes),
-    scorer: (sv, coef) => {
-      const svRows = Int32Array.from(sv, (p) => rows[p]!);
-      const kv = new Float32Array(sv.length);
-      return (h) => {
-        kernel.fillRow(rows[h]!, 1, svRows, null, 0, svRows.length, kv);
-        let s = 0;
-        for (let u = 0; u < coef.length; u++) s += coef[u]! * kv[u]!;
-        return s;
-      };
-    },
-  };
 }

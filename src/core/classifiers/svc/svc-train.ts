@@ -5,7 +5,8 @@
  */
 import { throwIfAborted } from '../../errors';
 import { uniformInt } from '../../math/prng';
-import type { PairKernel, PairKernels } from './kernel-memory';
+import type { PairKernels } from './kernel-memory';
+import type { PairKernel } from './pair-kernel';
 import type { SvcParams } from './params';
 import { sigmoidTrain } from './smo-platt';
 import type { BinarySolution } from './smo-q';
