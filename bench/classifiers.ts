@@ -25,7 +25,7 @@ import { Prng } from '../src/core/math/prng';
 import { createClassifier } from '../src/core/classifiers/registry';
 import { initTf } from '../src/core/classifiers/tf-backend';
 import { SVC_TUNING } from '../src/core/classifiers/svc/svc';
-import { defaultThreads as mlpOnnxThreads } from '../src/core/classifiers/mlp/mlp-onnx';
+import { threadChoices } from '../src/core/classifiers/mlp/mlp-onnx-options';
 import type { Matrix } from '../src/core/math/matrix';
 import { accuracy } from '../src/core/metrics/metrics';
 
@@ -98,7 +98,7 @@ async function oursRow(kind: ClassifierKind, params: Record<string, unknown>, co
     threads = `${SVC_TUNING.threads} cores available; solver: ${clf.backend}; block worker onnxruntime intra-op 1; predict onnxruntime default intra-op`;
     backend = `solver ${clf.backend}; kernel: ${svc.kernelBackend}`;
   } else if (kind === 'mlp') {
-    threads = clf.backend === 'onnxruntime-cpu' ? `onnxruntime intra-op ${mlpOnnxThreads()}, inter-op 1` : tfThreads;
+    threads = clf.backend === 'onnxruntime-cpu' ? `onnxruntime intra-op ${threadChoices(D, 256).join(' or ')} (the faster as measured), inter-op 1` : tfThreads;
     backend = `${clf.backend} (training engine)`;
   } else {
     threads = tfThreads;
@@ -267,9 +267,13 @@ export async function run(): Promise<{ rows: Record<string, string | number>[]; 
       if (kinds.includes('logreg') && chosenC !== null) ref('sklearn_logreg', 'logreg', String(chosenC));
       if (kinds.includes('mlp')) {
         if (hasTorch(py)) {
-          const t = String(mlpOnnxThreads());
-          ref('torch_plain', 'torch_plain', t);
-          ref('torch_dataloader', 'torch_dataloader', t);
+          // PyTorch at each thread count the mlp chooses between (it picks the faster as it runs; PyTorch
+          // runs what it is set to): torch_plain / torch_dataloader at 1 thread, then at every core.
+          for (const t of threadChoices(D, 256)) {
+            const tag = t === 1 ? '' : `_${t}threads`;
+            ref(`torch_plain${tag}`, 'torch_plain', String(t));
+            ref(`torch_dataloader${tag}`, 'torch_dataloader', String(t));
+          }
         } else notes.push('No torch in python3: no PyTorch rows.');
       }
     } finally {
@@ -293,6 +297,10 @@ export async function run(): Promise<{ rows: Record<string, string | number>[]; 
   ratio('logreg_13c_search_vs_sklearn_one_fit_unlike', 'logreg_search', 'sklearn_logreg');
   ratio('mlp_vs_torch_plain_loop', 'mlp', 'torch_plain');
   ratio('mlp_vs_torch_dataloader', 'mlp', 'torch_dataloader');
+  for (const t of threadChoices(D, 256).filter((n) => n > 1)) {
+    ratio(`mlp_vs_torch_plain_loop_${t}threads`, 'mlp', `torch_plain_${t}threads`);
+    ratio(`mlp_vs_torch_dataloader_${t}threads`, 'mlp', `torch_dataloader_${t}threads`);
+  }
   for (const [k, v] of Object.entries(ratios)) console.error(`[bench classifiers] ${k}: ${v}`);
   return {
     rows,

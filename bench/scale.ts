@@ -75,6 +75,7 @@ export async function run(): Promise<BenchResult> {
           row_cap: cap ?? '-',
           load_before: loadBefore,
           load_after: load(),
+          threads: o.threads === undefined ? '-' : String(o.threads),
         });
       } else {
         const why = r.error && (r.error as NodeJS.ErrnoException).code === 'ETIMEDOUT' ? `stopped after ${timeoutS} s` : `failed (exit ${r.status ?? r.signal}): ${r.stderr.trim().split('\n').slice(-2).join(' ')}`;
@@ -93,6 +94,7 @@ export async function run(): Promise<BenchResult> {
       timeoutS,
       estimate: 'estimate_s: the pre-start estimate from the committed reference rates alone (src/core/runs/reference-rates.json), for the same rows',
       load: 'load_before/load_after: 1, 5 and 15 min load averages (os.loadavg) around each kind; the machine is shared by other work',
+      threads: 'mlp and keras: how the onnxruntime training steps were shared between 1 thread and every core (runs of 64 steps, smoothed ms a step)',
     },
   };
 }

@@ -60,6 +60,8 @@ console.log(
     trainRows: train.X.rows,
     dim: d,
     backend: clf.backend,
+    // mlp and keras on onnxruntime: how the steps were shared between 1 thread and every core
+    threads: (clf as { engineThreads?: string }).engineThreads,
     fitS,
     predictS,
     evaluateS,

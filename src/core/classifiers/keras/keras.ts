@@ -50,6 +50,9 @@ export class KerasClassifier implements Classifier<KerasParams> {
     this.seed = ctx.seed;
   }
 
+  /** How its last fit shared the steps between thread counts (onnxruntime engine; undefined otherwise). */
+  engineThreads?: string;
+
   /** The engine it trained on ('js' before a fit). */
   get backend(): string {
     return this.engine ?? 'js';
@@ -97,6 +100,7 @@ export class KerasClassifier implements Classifier<KerasParams> {
         opts.onProgress?.(epoch, p.epochs, 'epoch');
       }
     } finally {
+      this.engineThreads = engine.threadUse?.();
       await engine.dispose();
     }
     this.weights = [theta.slice(L.w1, L.b1), theta.slice(L.b1, L.w2), theta.slice(L.w2, L.b2), theta.slice(L.b2, L.total)];

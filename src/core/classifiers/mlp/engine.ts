@@ -21,6 +21,8 @@ export interface MlpEngine {
    * validation pass, on the engine's own runtime (onnxruntime: no tfjs upload of the weights and rows).
    */
   proba(X: Matrix): Promise<Matrix>;
+  /** How the runs were shared between thread counts (onnxruntime), for benches and logs. */
+  threadUse?(): string;
   dispose(): Promise<void>;
 }
 
@@ -38,13 +40,15 @@ export interface AdamConfig {
 
 /** What differs between the recipes the trainers run, besides Adam's constants and the batch size. */
 export interface TrainerOptions {
-  /** onnxruntime's intra-op threads (default: defaultThreads()). */
+  /** onnxruntime's intra-op threads; unset: the faster of threadChoices(D, H) in mlp-onnx.ts, measured as it trains. */
   threads?: number;
   /**
    * Keras's cross-entropy on softmax outputs clips the probabilities to [clip, 1 - clip] (tfjs: the backend
    * epsilon, 1e-7), so a row whose true-class probability falls outside passes no gradient. Unset: no clip.
    */
   clip?: number;
-  /** Floats per chunk of layer 1's Adam state on onnxruntime (tests force small chunks; default 32,768). */
+  /** Floats per chunk of layer 1's Adam state on onnxruntime (tests force small chunks; default adamChunkFloats(threads, H) in mlp-onnx.ts). */
   chunkFloats?: number;
+  /** The ways to run the steps that the onnxruntime trainer chooses between (tests; overrides threads and chunkFloats). */
+  variants?: { threads: number; chunkFloats: number }[];
 }

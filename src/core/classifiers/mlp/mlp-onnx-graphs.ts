@@ -19,9 +19,10 @@ export interface GraphConfig {
 }
 
 /**
- * Floats per chunk of layer 1's state (128 KB a tensor): W1, m1 and v1 are kept as row chunks of about this
- * size when W1 is larger than two chunks, so that Adam's 13 element-wise passes run chunk by chunk in the L2
- * cache instead of streaming the whole matrices (3 MB each at 3,072 inputs) through memory 13 times.
+ * Floats per chunk of layer 1's state by default (128 KB a tensor; the trainer picks it per thread count,
+ * mlp-onnx.ts's adamChunkFloats): W1, m1 and v1 are kept as row chunks of about this size when W1 is larger
+ * than two chunks, so that Adam's 10 element-wise passes run chunk by chunk in the cache instead of streaming
+ * the whole matrices (3 MB each at 3,072 inputs) through memory 10 times.
  */
 const ADAM_CHUNK_FLOATS = 32768;
 
@@ -50,10 +51,10 @@ export function stateLayout(D: number, H: number, C: number, cfg: GraphConfig): 
 
 /**
  * The nodes of one training step. Local names go through `n` (a Loop body must not reuse outer names); the
- * step reads n('X'), n('Y'), n('<state>') and writes n('<state>_out'), n('logp'); invNb, kStep, kInvBc2 are
+ * step reads n('X'), n('Y'), n('<state>') and writes n('<state>_out'), n('logp'); invNb, kStep, kEpsT are
  * taken as given, and the constants are the graph's initializers.
  */
-function stepNodes(n: (name: string) => string, invNb: string, kStep: string, kInvBc2: string, clip: boolean, chunks1: number): NodeDef[] {
+function stepNodes(n: (name: string) => string, invNb: string, kStep: string, kEpsT: string, clip: boolean, chunks1: number): NodeDef[] {
   const parts = Array.from({ length: chunks1 }, (_, c) => `c${c}`);
   // Keras's cross-entropy on softmax outputs (clip): a row whose true-class probability p_y lies outside
   // [clip, 1 - clip] gets no gradient (tfjs clips the probabilities, and a clipped value passes no gradient);
@@ -71,11 +72,9 @@ function stepNodes(n: (name: string) => string, invNb: string, kStep: string, kI
       ]
     : [];
   const nodes: NodeDef[] = [
-    // Layer 1's weights in row chunks are put together for the forward pass (one pass over W1).
-    ...(chunks1 > 1 ? [{ op: 'Concat', inputs: parts.map((c) => n(`W1${c}`)), outputs: [n('W1')], attrs: { axis: { i: 0 } } }] : []),
     // The constant 1 column of the batch doubles as the ones appended to the hidden activations.
     { op: 'Slice', inputs: [n('X'), 'colD', 'colD1', 'ax1'], outputs: [n('ones')] },
-    { op: 'MatMul', inputs: [n('X'), n('W1')], outputs: [n('z1')] },
+    ...(chunks1 > 1 ? forwardChunked(n, parts) : [{ op: 'MatMul', inputs: [n('X'), n('W1')], outputs: [n('z1')] }]),
     { op: 'Relu', inputs: [n('z1')], outputs: [n('a1')] },
     { op: 'Concat', inputs: [n('a1'), n('ones')], outputs: [n('a1e')], attrs: { axis: { i: 1 } } },
     { op: 'MatMul', inputs: [n('a1e'), n('W2')], outputs: [n('z2')] },
@@ -91,57 +90,73 @@ function stepNodes(n: (name: string) => string, invNb: string, kStep: string, kI
     { op: 'Sign', inputs: [n('a1')], outputs: [n('mask')] },
     { op: 'Mul', inputs: [n('da1'), n('mask')], outputs: [n('dz1')] },
   ];
-  nodes.push(...adamNodes(n, '2', kStep, kInvBc2));
+  nodes.push(...adamNodes(n, '2', kStep, kEpsT));
   if (chunks1 <= 1) {
-    nodes.push({ op: 'Gemm', inputs: [n('X'), n('dz1')], outputs: [n('g1')], attrs: { transA: { i: 1 } } }, ...adamNodes(n, '1', kStep, kInvBc2));
+    nodes.push({ op: 'Gemm', inputs: [n('X'), n('dz1')], outputs: [n('g1')], attrs: { transA: { i: 1 } } }, ...adamNodes(n, '1', kStep, kEpsT));
   } else {
-    // Layer 1's Adam chunk by chunk: the 13 element-wise passes over W1, m1, v1 and the gradient (3 MB each
+    // Layer 1's Adam chunk by chunk: the element-wise passes over W1, m1, v1 and the gradient (3 MB each
     // at 3,072 inputs) are bound by memory bandwidth when they stream whole matrices; on 128 KB chunks
-    // they stay in the L2 cache (measured 4.0 -> 0.9 ms for 13 passes over 0.79 M floats). Each chunk's
-    // gradient rows come from their own product X[:, rows]^T dz1 (the batch's columns split once, a small
-    // copy): every gradient element is the same dot product over the batch as in the whole product, and
-    // Adam is element-wise, so the result is bit-identical to the unchunked graph (mlp.test.ts checks it).
-    nodes.push({ op: 'Split', inputs: [n('X'), 'kSplit1'], outputs: parts.map((c) => n(`X${c}`)), attrs: { axis: { i: 1 } } });
+    // they stay in the L2 cache (measured 4.0 -> 0.9 ms for 13 passes over 0.79 M floats on one thread).
+    // Each chunk's gradient rows come from their own product X_c^T dz1 (X_c: the batch's columns split in
+    // forwardChunked): every gradient element is the same dot product over the batch as in the whole
+    // product, and Adam is element-wise, so with whole-K-stride chunks the result is bit-identical to the
+    // unchunked graph (mlp.test.ts checks it).
     for (const c of parts) {
-      nodes.push({ op: 'Gemm', inputs: [n(`X${c}`), n('dz1')], outputs: [n(`g1${c}`)], attrs: { transA: { i: 1 } } }, ...adamNodes(n, `1${c}`, kStep, kInvBc2));
+      nodes.push({ op: 'Gemm', inputs: [n(`X${c}`), n('dz1')], outputs: [n(`g1${c}`)], attrs: { transA: { i: 1 } } }, ...adamNodes(n, `1${c}`, kStep, kEpsT));
     }
   }
   return nodes;
 }
 
-/** Adam on the tensors W<i>, m<i>, v<i> with gradient g<i> (all through `n`), writing W<i>_out, m<i>_out, v<i>_out. */
-function adamNodes(n: (name: string) => string, i: string, kStep: string, kInvBc2: string): NodeDef[] {
+/**
+ * Adam on the tensors W<i>, m<i>, v<i> with gradient g<i> (all through `n`), writing W<i>_out, m<i>_out, v<i>_out.
+ * The moments are kept scaled, m~ = m / (1 - b1) and v~ = v / (1 - b2), which saves three of the thirteen
+ * element-wise passes: m~' = b1 m~ + g, v~' = b2 v~ + g^2, W' = W - kStep m~' / (sqrt(v~') + kEps), with the
+ * per-step scalars kStep = (lr / bc1) (1 - b1) sqrt(bc2 / (1 - b2)) and kEps = eps sqrt(bc2 / (1 - b2)): the
+ * same update as PyTorch's (lr / bc1) m' / (sqrt(v') / sqrt(bc2) + eps), rounded differently.
+ */
+function adamNodes(n: (name: string) => string, i: string, kStep: string, kEps: string): NodeDef[] {
   const l = (x: string): string => n(`${x}${i}`);
   return [
     { op: 'Mul', inputs: [l('m'), 'kB1'], outputs: [l('ma')] },
-    { op: 'Mul', inputs: [l('g'), 'k1B1'], outputs: [l('mb')] },
-    { op: 'Add', inputs: [l('ma'), l('mb')], outputs: [n(`m${i}_out`)] },
+    { op: 'Add', inputs: [l('ma'), l('g')], outputs: [n(`m${i}_out`)] },
     { op: 'Mul', inputs: [l('v'), 'kB2'], outputs: [l('va')] },
     { op: 'Mul', inputs: [l('g'), l('g')], outputs: [l('gsq')] },
-    { op: 'Mul', inputs: [l('gsq'), 'k1B2'], outputs: [l('vb')] },
-    { op: 'Add', inputs: [l('va'), l('vb')], outputs: [n(`v${i}_out`)] },
+    { op: 'Add', inputs: [l('va'), l('gsq')], outputs: [n(`v${i}_out`)] },
     { op: 'Sqrt', inputs: [n(`v${i}_out`)], outputs: [l('s')] },
-    { op: 'Mul', inputs: [l('s'), kInvBc2], outputs: [l('sb')] },
-    { op: 'Add', inputs: [l('sb'), 'kEps'], outputs: [l('den')] },
+    { op: 'Add', inputs: [l('s'), kEps], outputs: [l('den')] },
     { op: 'Div', inputs: [n(`m${i}_out`), l('den')], outputs: [l('r')] },
     { op: 'Mul', inputs: [l('r'), kStep], outputs: [l('u')] },
     { op: 'Sub', inputs: [l('W'), l('u')], outputs: [n(`W${i}_out`)] },
   ];
 }
 
+/**
+ * The forward product X W1 when W1 is in row chunks, without putting W1 together (a copy of all of it every
+ * step, 0.25 ms of 3.8 at 3,072 inputs): the batch's columns are split like W1's rows, and z1 = sum over
+ * chunks of X_c W1_c, accumulated by Gemm's C input in chunk order. MLAS itself sums a product over K in
+ * blocks of 128 rows (more when N < 128), adding each block's dot products to C, so chunks of whole blocks
+ * give the bits of the one product. The split columns X_c also serve the chunks' gradient products.
+ */
+function forwardChunked(n: (name: string) => string, parts: string[]): NodeDef[] {
+  const nodes: NodeDef[] = [{ op: 'Split', inputs: [n('X'), 'kSplit1'], outputs: parts.map((c) => n(`X${c}`)), attrs: { axis: { i: 1 } } }];
+  parts.forEach((c, j) => {
+    const out = j === parts.length - 1 ? n('z1') : n(`z1${c}`);
+    const acc = j === 0 ? [] : [n(`z1${parts[j - 1]}`)];
+    nodes.push({ op: 'Gemm', inputs: [n(`X${c}`), n(`W1${c}`), ...acc], outputs: [out], attrs: j === 0 ? {} : { beta: { f: 1 } } });
+  });
+  return nodes;
+}
 
 function constants(D: number, H: number, cfg: GraphConfig): TensorDef[] {
-  const { b1, b2, eps, clip } = cfg;
+  const { b1, b2, clip } = cfg;
   const clipConsts = clip === undefined ? [] : [f32Tensor('kClipLo', [1], [clip]), f32Tensor('kClipHi', [1], [1 - clip])];
   const chunks = adamChunks(D, H, cfg.chunkFloats);
   return [
     ...clipConsts,
     ...(chunks.length > 1 ? [i64Tensor('kSplit1', [chunks.length], chunks)] : []),
     f32Tensor('kB1', [1], [b1]),
-    f32Tensor('k1B1', [1], [1 - b1]),
     f32Tensor('kB2', [1], [b2]),
-    f32Tensor('k1B2', [1], [1 - b2]),
-    f32Tensor('kEps', [1], [eps]),
     i64Tensor('colD', [1], [D]),
     i64Tensor('colD1', [1], [D + 1]),
     i64Tensor('zero', [1], [0]),
@@ -168,11 +183,11 @@ export function mlpTrainStepModel(D: number, H: number, C: number, cfg: GraphCon
       { name: 'Y', type: F, shape: ['nb', C] },
       { name: 'invNb', type: F, shape: [1] },
       { name: 'kStep', type: F, shape: [1] },
-      { name: 'kInvBc2', type: F, shape: [1] },
+      { name: 'kEpsT', type: F, shape: [1] },
     ],
     outputs: [...stateInfo(D, H, C, cfg, '_out'), { name: 'logp', type: F, shape: ['nb', C] }],
     initializers: constants(D, H, cfg),
-    nodes: stepNodes((x) => x, 'invNb', 'kStep', 'kInvBc2', cfg.clip !== undefined, adamChunks(D, H, cfg.chunkFloats).length),
+    nodes: stepNodes((x) => x, 'invNb', 'kStep', 'kEpsT', cfg.clip !== undefined, adamChunks(D, H, cfg.chunkFloats).length),
     opset: 17,
   });
 }
@@ -180,7 +195,7 @@ export function mlpTrainStepModel(D: number, H: number, C: number, cfg: GraphCon
 /**
  * The ONNX graph of `trip` full-batch (B rows) training steps in one Loop: the training rows Xall [N, D] and
  * their one-hot labels Yall [N, C] go in (onnxruntime reads input arrays in place); Perm [steps, B] (int64)
- * holds each step's row indices, KStep / KInvBc2 [steps] its Adam step size and 1 / sqrt(bc2). Outputs the
+ * holds each step's row indices, KStep / KEpsT [steps] its Adam step size and 1 / sqrt(bc2). Outputs the
  * final state and logp [trip, B, C]. Bit-identical to `trip` runs of mlpTrainStepModel.
  */
 export function mlpTrainLoopModel(D: number, H: number, C: number, B: number, cfg: GraphConfig): Uint8Array {
@@ -201,8 +216,8 @@ export function mlpTrainLoopModel(D: number, H: number, C: number, B: number, cf
       { op: 'Concat', inputs: [n('Xraw'), 'onesB'], outputs: [n('X')], attrs: { axis: { i: 1 } } },
       { op: 'Gather', inputs: ['Yall', n('idx')], outputs: [n('Y')], attrs: { axis: { i: 0 } } },
       { op: 'Gather', inputs: ['KStep', n('iter')], outputs: [n('kStep')], attrs: { axis: { i: 0 } } },
-      { op: 'Gather', inputs: ['KInvBc2', n('iter')], outputs: [n('kInvBc2')], attrs: { axis: { i: 0 } } },
-      ...stepNodes(n, 'invNb', n('kStep'), n('kInvBc2'), cfg.clip !== undefined, adamChunks(D, H, cfg.chunkFloats).length),
+      { op: 'Gather', inputs: ['KEpsT', n('iter')], outputs: [n('kEpsT')], attrs: { axis: { i: 0 } } },
+      ...stepNodes(n, 'invNb', n('kStep'), n('kEpsT'), cfg.clip !== undefined, adamChunks(D, H, cfg.chunkFloats).length),
     ],
     graphName: 'step',
   };
@@ -213,7 +228,7 @@ export function mlpTrainLoopModel(D: number, H: number, C: number, B: number, cf
       { name: 'Yall', type: F, shape: ['N', C] },
       { name: 'Perm', type: OnnxType.INT64, shape: ['steps', B] },
       { name: 'KStep', type: F, shape: ['steps'] },
-      { name: 'KInvBc2', type: F, shape: ['steps'] },
+      { name: 'KEpsT', type: F, shape: ['steps'] },
       { name: 'trip', type: OnnxType.INT64, shape: [] },
       { name: 'invNb', type: F, shape: [1] },
     ],

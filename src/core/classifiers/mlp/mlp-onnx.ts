@@ -4,115 +4,84 @@
  * (its probability clip: GraphConfig.clip). The training step (forward pass, hand-written backward pass, Adam
  * for both layers) is one ONNX graph; an ONNX Loop runs it over up to STEPS_PER_RUN full batches per
  * session.run, gathering each batch from the training rows inside the graph, so the parameters and moments
- * (about 0.4 M floats) cross the JS boundary once per run instead of once per step (0.21-0.31 ms a step
- * instead of 0.42-0.5 ms). A last partial batch runs through the single-step graph.
+ * cross the JS boundary once per run instead of once per step. A last partial batch runs through the
+ * single-step graph.
  *
- * Same maths and float32 op order as the tfjs engine in mlp-tfjs.ts (biases folded in as the last row of each weight
- * matrix, the batch carries a constant 1 column):
+ * The maths of the tfjs engine in mlp-tfjs.ts (biases folded in as the last row of each weight matrix, the
+ * batch carries a constant 1 column):
  *   z1 = X W1, a1 = relu(z1), a1e = [a1, 1], logp = logSoftmax(a1e W2)
  *   dz2 = (exp(logp) - Y) / nb, gW2 = a1e^T dz2, dz1 = (dz2 W2^T)[:, :H] * step(a1), gW1 = X^T dz1
  *   m = b1 m + (1 - b1) g, v = b2 v + (1 - b2) g^2, W -= (lr / bc1) m / (sqrt(v) / sqrt(bc2) + eps)
- * MLAS splits a matrix product over rows/columns, never over the reduction, so a run is deterministic for a
- * given thread count. With many inputs, layer 1's state is kept in row chunks so Adam runs in cache (see
- * ADAM_CHUNK_FLOATS in mlp-onnx-graphs.ts), bit-identical to the unchunked graph.
+ * with Adam's moments kept scaled (10 element-wise passes instead of 13; mlp-onnx-graphs.ts's adamNodes), so
+ * the two engines agree to float32 rounding. With many inputs, layer 1's state is kept in row chunks so Adam
+ * runs in cache (mlp-onnx-options.ts's adamChunkFloats). MLAS splits a product over rows and columns, never
+ * over the reduction, and the chunks are whole K strides, so the thread count and the chunking do not change
+ * the bits; the trainer runs on one thread or on every core, whichever it measures faster (fastest.ts), after
+ * checking that both give the same bits on this machine (variantsAgree).
  */
-import os from 'node:os';
 import { throwIfAborted } from '../../errors';
 import type { Matrix } from '../../math/matrix';
 import { renormalizeRowsInPlace } from '../../math/normalize';
 import { mlpForwardModel, mlpTrainLoopModel, mlpTrainStepModel, stateLayout, type GraphConfig } from './mlp-onnx-graphs';
 import { loadOrt, type Ort } from '../../onnx/ort';
 import type { MlpEngine, TrainerOptions } from './engine';
+import { FastestChooser } from './fastest';
+import { adamChunkFloats, sessionOptions, threadChoices } from './mlp-onnx-options';
 
 type Session = import('onnxruntime-node').InferenceSession;
 type OrtTensor = import('onnxruntime-node').Tensor;
 /** Rows per forward run of the validation pass (bounds its activations: 4,096 x H floats). */
 const FORWARD_BLOCK = 4096;
 
-/**
- * onnxruntime's session options for the training and forward sessions. set_denormal_as_zero (flush-to-zero,
- * denormals-are-zero): once keras's problem is solved, its clipped cross-entropy gives most rows exactly zero
- * gradient, so Adam's first moments decay by b1 = 0.9 a step into float32's subnormal range and stick there
- * (0.9 x 1.4e-45 rounds back to 1.4e-45); every step's Adam passes over layer 1 then take the CPU's slow
- * subnormal path. Measured on keras at 50,000 x 3,072 (quiet machine): epochs 1-17 at 4.4 s, then 9.3, 27
- * and 34 s from epoch 18 without the flag; 4.3-4.5 s throughout with it. Flushing changes only values below
- * 1.2e-38. onnxruntime applies it to a session's intra-op pool threads, and to the calling thread only from
- * the first session the process creates (std::call_once in InferenceSession::Initialize): in a training job's
- * own process these sessions are the first; where another session came first with one thread, it is not in
- * effect (slower, same results to within subnormals). Side effect: the calling thread keeps the flag after
- * training, so later float maths on it in the same process (JavaScript, tfjs-wasm, other sessions) also
- * flushes subnormals: in the demo experiment, logreg's stored probabilities below 1.2e-38 become 0 (its
- * metrics and accuracy are unchanged). An in-graph flush of Adam's first moments would avoid the leak.
- */
-function sessionOptions(threads: number): import('onnxruntime-node').InferenceSession.SessionOptions {
-  return {
-    executionProviders: ['cpu'],
-    graphOptimizationLevel: 'all',
-    executionMode: 'sequential',
-    intraOpNumThreads: threads,
-    interOpNumThreads: 1,
-    extra: { session: { set_denormal_as_zero: '1' } },
-  };
-}
-
-/**
- * Threads for a training session: half the cores, at most 4 (batch-64 products stop scaling there, and the
- * rest of the app keeps cores). On a shared 2-core machine one thread measured 0.31 ms a step, steady, and
- * two 0.21 to 0.71 ms as neighbours took CPU (a thread pool waits on its slowest member), so 2 cores -> 1.
- */
-export function defaultThreads(): number {
-  const cores = os.availableParallelism?.() ?? os.cpus().length;
-  return Math.max(1, Math.min(4, Math.floor(cores / 2)));
-}
-
-/** Full batches per onnxruntime run (about 15 ms each); cancellation is checked between runs. */
+/** Full batches per onnxruntime run (about 15 ms each at 384 inputs); cancellation is checked between runs. */
 const STEPS_PER_RUN = 64;
 
+/** One way to run the training steps: a thread count, layer 1's chunking for it, and the sessions built for them. */
+interface Variant {
+  threads: number;
+  layout: { name: string; shape: [number, number] }[];
+  names: string[];
+  shapes: Record<string, [number, number]>;
+  loop: Session;
+  single: Session;
+}
+
 /**
- * Trains a dense net (the mlp, the keras kind) on onnxruntime: full batches run STEPS_PER_RUN at a time through the Loop graph, a last partial
- * batch through the one-step graph. The parameters and Adam moments live in JS arrays between runs.
+ * Trains a dense net (the mlp, the keras kind) on onnxruntime: full batches run STEPS_PER_RUN at a time
+ * through the Loop graph, a last partial batch through the one-step graph. The parameters and Adam moments
+ * live in JS arrays between runs. Where threadChoices offers two thread counts, both sessions are built and
+ * each run goes to the faster as measured (FastestChooser): the same bits either way.
  */
 export class OnnxMlpTrainer implements MlpEngine {
   readonly engine = 'onnxruntime-cpu';
-  /** The current state: W1, W2 (weights with their bias rows), m1, m2, v1, v2 (Adam moments); layer 1's maybe in row chunks. */
+  /** The current state, in the current variant's layout: W1, W2 (weights with bias rows), m1, m2, v1, v2 (Adam's scaled moments); layer 1's maybe in row chunks W1c0, W1c1, ... */
   private state: Record<string, Float32Array>;
-  private readonly shapes: Record<string, [number, number]>;
-  /** The state's names in the graphs' order (see stateLayout). */
-  private readonly names: string[];
-  /** Layer 1's state is in row chunks W1c0, W1c1, ... */
-  private readonly chunked: boolean;
+  private current = 0;
+  private chooser: FastestChooser;
   /** One-hot training labels [N x C]. */
   private readonly Yall: Float32Array;
   private step = 0;
 
   private constructor(
     private readonly ort: Ort,
-    private readonly loop: Session,
-    private readonly single: Session,
+    private variants: Variant[],
     private readonly forward: Session,
     private readonly X: Matrix,
     y: Int32Array,
     private readonly H: number,
     private readonly C: number,
     private readonly B: number,
-    private readonly adam: { lr: number; b1: number; b2: number },
+    private readonly adam: { lr: number; b1: number; b2: number; eps: number },
     w1: Float32Array,
     w2: Float32Array,
-    cfg: GraphConfig,
   ) {
-    const layout = stateLayout(X.cols, H, C, cfg);
-    this.names = layout.map((l) => l.name);
-    this.shapes = Object.fromEntries(layout.map((l) => [l.name, l.shape]));
-    this.state = Object.fromEntries(layout.map((l) => [l.name, new Float32Array(l.shape[0] * l.shape[1])]));
-    this.chunked = !this.names.includes('W1');
-    // [W1; b1] goes in row by row: its chunks are consecutive row ranges.
-    let off = 0;
-    for (const l of layout.filter((x) => x.name.startsWith('W1'))) {
-      const len = l.shape[0] * l.shape[1];
-      this.state[l.name]!.set(w1.subarray(off, off + len));
-      off += len;
-    }
-    this.state.W2!.set(w2);
+    const D = X.cols;
+    const zeros = (n: number): Float32Array => new Float32Array(n);
+    const n1 = (D + 1) * H;
+    const n2 = (H + 1) * C;
+    this.state = { W1: Float32Array.from(w1), m1: zeros(n1), v1: zeros(n1), W2: Float32Array.from(w2), m2: zeros(n2), v2: zeros(n2) };
+    this.state = this.inLayout(variants[0]!);
+    this.chooser = new FastestChooser(variants.length);
     this.Yall = new Float32Array(X.rows * C);
     for (let i = 0; i < X.rows; i++) this.Yall[i * C + y[i]!] = 1;
   }
@@ -137,16 +106,84 @@ export class OnnxMlpTrainer implements MlpEngine {
     const ort = await loadOrt();
     if (!ort) return null;
     try {
-      const opts = sessionOptions(options.threads ?? defaultThreads());
       const D = X.cols;
-      const cfg: GraphConfig = { b1: adam.b1, b2: adam.b2, eps: adam.eps, clip: options.clip, chunkFloats: options.chunkFloats };
-      const loop = await ort.InferenceSession.create(mlpTrainLoopModel(D, H, C, B, cfg), opts);
-      const single = await ort.InferenceSession.create(mlpTrainStepModel(D, H, C, cfg), opts);
-      const forward = await ort.InferenceSession.create(mlpForwardModel(D, H, C), opts);
-      return new OnnxMlpTrainer(ort, loop, single, forward, X, y, H, C, B, adam, w1, w2, cfg);
+      const ways =
+        options.variants ??
+        (options.threads !== undefined ? [options.threads] : threadChoices(D, H)).map((threads) => ({ threads, chunkFloats: options.chunkFloats ?? adamChunkFloats(threads, H) }));
+      const counts = ways.map((w) => w.threads);
+      const variants: Variant[] = [];
+      for (const { threads, chunkFloats } of ways) {
+        const cfg: GraphConfig = { b1: adam.b1, b2: adam.b2, eps: adam.eps, clip: options.clip, chunkFloats };
+        const layout = stateLayout(D, H, C, cfg);
+        const opts = sessionOptions(threads);
+        variants.push({
+          threads,
+          layout,
+          names: layout.map((l) => l.name),
+          shapes: Object.fromEntries(layout.map((l) => [l.name, l.shape])),
+          loop: await ort.InferenceSession.create(mlpTrainLoopModel(D, H, C, B, cfg), opts),
+          single: await ort.InferenceSession.create(mlpTrainStepModel(D, H, C, cfg), opts),
+        });
+      }
+      const forward = await ort.InferenceSession.create(mlpForwardModel(D, H, C), sessionOptions(Math.max(...counts)));
+      const trainer = new OnnxMlpTrainer(ort, variants, forward, X, y, H, C, B, adam, w1, w2);
+      // Switching between variants must not change a run's numbers: where they would, keep every core.
+      if (variants.length > 1 && !(await trainer.variantsAgree())) await trainer.keepOnly(variants.length - 1);
+      return trainer;
     } catch {
       return null;
     }
+  }
+
+  /** Layer 1's W, m or v (t) as one (D+1) x H array: the state's chunks put together (no copy when unchunked). */
+  private layer1(t: 'W' | 'm' | 'v'): Float32Array {
+    const whole = this.state[`${t}1`];
+    if (whole) return whole;
+    const parts = Object.keys(this.state)
+      .filter((k) => k.startsWith(`${t}1c`))
+      .sort((a, b) => Number(a.slice(3)) - Number(b.slice(3)))
+      .map((k) => this.state[k]!);
+    const out = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
+    let off = 0;
+    for (const p of parts) {
+      out.set(p, off);
+      off += p.length;
+    }
+    return out;
+  }
+
+  /** The current state in variant v's layout (layer 1's chunks are consecutive row ranges: views of one array). */
+  private inLayout(v: Variant): Record<string, Float32Array> {
+    const next: Record<string, Float32Array> = {};
+    for (const t of ['W', 'm', 'v'] as const) {
+      next[`${t}2`] = this.state[`${t}2`]!;
+      const flat = this.layer1(t);
+      let off = 0;
+      for (const l of v.layout.filter((x) => x.name.startsWith(`${t}1`))) {
+        const len = l.shape[0] * l.shape[1];
+        next[l.name] = flat.subarray(off, off + len);
+        off += len;
+      }
+    }
+    return next;
+  }
+
+  /** Makes variant i the current one, moving the state into its layout. */
+  private use(i: number): Variant {
+    const v = this.variants[i]!;
+    if (i !== this.current) {
+      if (v.names.join() !== this.variants[this.current]!.names.join()) this.state = this.inLayout(v);
+      this.current = i;
+    }
+    return v;
+  }
+
+  /** How the runs were shared between thread counts: "2 threads: 40 runs, 2.10 ms a step; 1 thread: 3 runs, 3.50 ms a step". */
+  threadUse(): string {
+    return this.chooser
+      .summary()
+      .map((s, i) => `${this.variants[i]!.threads} thread${this.variants[i]!.threads > 1 ? 's' : ''}: ${s.runs} runs${Number.isNaN(s.ms) ? '' : `, ${s.ms.toFixed(2)} ms a step`}`)
+      .join('; ');
   }
 
   /**
@@ -154,39 +191,93 @@ export class OnnxMlpTrainer implements MlpEngine {
    * probabilities of every row as it was trained ([N x C], in perm order). Throws LabError('cancelled') between
    * runs once `signal` is aborted.
    */
+  private stateFeeds(v: Variant): Record<string, OrtTensor> {
+    return Object.fromEntries(v.names.map((n) => [n, new this.ort.Tensor('float32', this.state[n]!, v.shapes[n]!)]));
+  }
+
+  private takeState(v: Variant, out: Record<string, OrtTensor>): void {
+    for (const n of v.names) this.state[n] = out[`${n}_out`]!.data as Float32Array;
+  }
+
+  /** The Loop graph's inputs for k = kStep.length steps over the rows idx (k x B) from the current state. */
+  private loopFeeds(v: Variant, idx: BigInt64Array, kStep: Float32Array, kEpsT: Float32Array): Record<string, OrtTensor> {
+    const T = this.ort.Tensor;
+    const k = kStep.length;
+    return {
+      ...this.stateFeeds(v),
+      Xall: new T('float32', this.X.data, [this.X.rows, this.X.cols]),
+      Yall: new T('float32', this.Yall, [this.X.rows, this.C]),
+      Perm: new T('int64', idx, [k, this.B]),
+      KStep: new T('float32', kStep, [k]),
+      KEpsT: new T('float32', kEpsT, [k]),
+      trip: new T('int64', BigInt64Array.of(BigInt(k)), []),
+      invNb: new T('float32', Float32Array.of(1 / this.B), [1]),
+    };
+  }
+
+  /**
+   * Whether every variant computes a step in the very same bits: one step on the first B rows from the current
+   * state (not kept) through each variant's Loop graph, every output compared bit for bit. They are built to
+   * (MLAS never splits a product's reduction over threads, and the chunks are whole K strides), but MLAS's K
+   * stride depends on the columns each thread gets, so on some machines they may not: there only one is kept.
+   */
+  private async variantsAgree(): Promise<boolean> {
+    if (this.X.rows < this.B) return true; // no full batch: the Loop graphs never run
+    const idx = BigInt64Array.from({ length: this.B }, (_, i) => BigInt(i));
+    const k = Float32Array.of(1e-3);
+    const e = Float32Array.of(1e-8);
+    let first: Uint32Array[] | null = null;
+    for (let i = 0; i < this.variants.length; i++) {
+      const v = this.use(i);
+      const out = await v.loop.run(this.loopFeeds(v, idx, k, e));
+      const flat = (t: string): Float32Array => {
+        const parts = v.layout.filter((l) => l.name.startsWith(`${t}1`)).map((l) => out[`${l.name}_out`]!.data as Float32Array);
+        const all = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
+        parts.reduce((off, p) => (all.set(p, off), off + p.length), 0);
+        return all;
+      };
+      const outs = [...(['W', 'm', 'v'] as const).flatMap((t) => [flat(t), out[`${t}2_out`]!.data as Float32Array]), out.logp!.data as Float32Array];
+      const bits = outs.map((a) => new Uint32Array(a.buffer, a.byteOffset, a.length));
+      if (!first) first = bits;
+      else if (bits.some((b, j) => b.length !== first![j]!.length || b.some((x, m) => x !== first![j]![m]))) return false;
+    }
+    this.use(0);
+    return true;
+  }
+
+  /** Keeps only variant i (its sessions; the others released). */
+  private async keepOnly(i: number): Promise<void> {
+    const v = this.use(i);
+    for (const o of this.variants) {
+      if (o === v) continue;
+      await o.loop.release();
+      await o.single.release();
+    }
+    this.variants = [v];
+    this.current = 0;
+    this.chooser = new FastestChooser(1);
+  }
+
   async epoch(perm: Int32Array, signal?: AbortSignal): Promise<Float32Array> {
     const T = this.ort.Tensor;
     const { B, C } = this;
     const N = perm.length;
     const full = Math.floor(N / B);
     const logp = new Float32Array(N * C);
-    const stateFeeds = (): Record<string, OrtTensor> =>
-      Object.fromEntries(this.names.map((n) => [n, new T('float32', this.state[n]!, this.shapes[n]!)]));
-    const takeState = (out: Record<string, OrtTensor>): void => {
-      for (const n of this.names) this.state[n] = out[`${n}_out`]!.data as Float32Array;
-    };
-    const Xall = new T('float32', this.X.data, [this.X.rows, this.X.cols]);
-    const Yall = new T('float32', this.Yall, [this.X.rows, C]);
-    const invNb = new T('float32', Float32Array.of(1 / B), [1]);
     for (let s0 = 0; s0 < full; s0 += STEPS_PER_RUN) {
       throwIfAborted(signal);
       const k = Math.min(STEPS_PER_RUN, full - s0);
       const idx = new BigInt64Array(k * B);
       for (let i = 0; i < k * B; i++) idx[i] = BigInt(perm[s0 * B + i]!);
       const kStep = new Float32Array(k);
-      const kInvBc2 = new Float32Array(k);
-      for (let j = 0; j < k; j++) [kStep[j], kInvBc2[j]] = this.nextStep();
-      const out = await this.loop.run({
-        ...stateFeeds(),
-        Xall,
-        Yall,
-        Perm: new T('int64', idx, [k, B]),
-        KStep: new T('float32', kStep, [k]),
-        KInvBc2: new T('float32', kInvBc2, [k]),
-        trip: new T('int64', BigInt64Array.of(BigInt(k)), []),
-        invNb,
-      });
-      takeState(out);
+      const kEpsT = new Float32Array(k);
+      for (let j = 0; j < k; j++) [kStep[j], kEpsT[j]] = this.nextStep();
+      const vi = this.chooser.next();
+      const v = this.use(vi);
+      const t0 = performance.now();
+      const out = await v.loop.run(this.loopFeeds(v, idx, kStep, kEpsT));
+      this.chooser.record(vi, (performance.now() - t0) / k);
+      this.takeState(v, out);
       logp.set(out.logp!.data as Float32Array, s0 * B * C);
     }
     const nb = N - full * B;
@@ -202,39 +293,37 @@ export class OnnxMlpTrainer implements MlpEngine {
         xb[i * De + D] = 1;
         yb.set(this.Yall.subarray(r * C, (r + 1) * C), i * C);
       }
-      const [kStep, kInvBc2] = this.nextStep();
-      const out = await this.single.run({
-        ...stateFeeds(),
+      const [kStep, kEpsT] = this.nextStep();
+      // Always on the first variant: the shapes of a partial batch were not part of variantsAgree's check.
+      const v = this.use(0);
+      const out = await v.single.run({
+        ...this.stateFeeds(v),
         X: new T('float32', xb, [nb, De]),
         Y: new T('float32', yb, [nb, C]),
         invNb: new T('float32', Float32Array.of(1 / nb), [1]),
         kStep: new T('float32', Float32Array.of(kStep), [1]),
-        kInvBc2: new T('float32', Float32Array.of(kInvBc2), [1]),
+        kEpsT: new T('float32', Float32Array.of(kEpsT), [1]),
       });
-      takeState(out);
+      this.takeState(v, out);
       logp.set(out.logp!.data as Float32Array, full * B * C);
     }
     return logp;
   }
 
-  /** Advances the Adam step count; returns (lr / bc1, 1 / sqrt(bc2)) for the new step. */
+  /**
+   * Advances the Adam step count; returns the new step's scalars for the scaled moments (mlp-onnx-graphs.ts's
+   * adamNodes): kStep = (lr / bc1) (1 - b1) sqrt(bc2 / (1 - b2)) and kEps = eps sqrt(bc2 / (1 - b2)).
+   */
   private nextStep(): [number, number] {
     this.step++;
-    const { lr, b1, b2 } = this.adam;
-    return [lr / (1 - b1 ** this.step), 1 / Math.sqrt(1 - b2 ** this.step)];
+    const { lr, b1, b2, eps } = this.adam;
+    const s = Math.sqrt((1 - b2 ** this.step) / (1 - b2));
+    return [(lr / (1 - b1 ** this.step)) * (1 - b1) * s, eps * s];
   }
 
   /** The current [W1; b1] (put together from its chunks when chunked) and [W2; b2] (not copied; state arrays are replaced, never written, by later steps). */
   weights(): [Float32Array, Float32Array] {
-    if (!this.chunked) return [this.state.W1!, this.state.W2!];
-    const parts = this.names.filter((n) => n.startsWith('W1')).map((n) => this.state[n]!);
-    const W1 = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
-    let off = 0;
-    for (const p of parts) {
-      W1.set(p, off);
-      off += p.length;
-    }
-    return [W1, this.state.W2!];
+    return [this.layer1('W'), this.state.W2!];
   }
 
   /** Softmax probabilities of the current weights for X, FORWARD_BLOCK rows per run (rows read in place). */
@@ -257,8 +346,10 @@ export class OnnxMlpTrainer implements MlpEngine {
   }
 
   async dispose(): Promise<void> {
-    await this.loop.release();
-    await this.single.release();
+    for (const v of this.variants) {
+      await v.loop.release();
+      await v.single.release();
+    }
     await this.forward.release();
   }
 }

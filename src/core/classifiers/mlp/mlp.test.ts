@@ -1,11 +1,13 @@
 import { execFileSync } from 'node:child_process';
+import os from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { defaultParams } from '../params-helpers';
 import { mlp as mlpSpec } from './index';
 import { MlpClassifier } from './mlp';
 import { OnnxMlpTrainer } from './mlp-onnx';
+import { adamChunkFloats, threadChoices } from './mlp-onnx-options';
 import { TfjsMlpTrainer } from './mlp-tfjs';
-import type { AdamConfig, MlpEngine } from './engine';
+import type { AdamConfig, MlpEngine, TrainerOptions } from './engine';
 import { initTf } from '../tf-backend';
 import type { Matrix } from '../../math/matrix';
 import { Prng, permutation } from '../../math/prng';
@@ -136,6 +138,8 @@ describe('mlp training engines against a float64 reference, gradient scale inclu
 
   const engines: [string, (adam: AdamConfig) => Promise<MlpEngine | null>][] = [
     ['onnx', (adam) => OnnxMlpTrainer.create(X, y, H, C, B, adam, theta0.subarray(0, (D + 1) * H), theta0.subarray((D + 1) * H))],
+    // Layer 1 in five one-row chunks: the chunked forward (a sum of per-chunk products) and per-chunk Adam.
+    ['onnx, layer 1 in row chunks', (adam) => OnnxMlpTrainer.create(X, y, H, C, B, adam, theta0.subarray(0, (D + 1) * H), theta0.subarray((D + 1) * H), { chunkFloats: H })],
     [
       'tfjs',
       async (adam) => {
@@ -207,24 +211,27 @@ describe('mlp training engines against a float64 reference, gradient scale inclu
 });
 
 describe('onnxruntime engine: layer 1 state in row chunks (large inputs)', () => {
-  // At 3,072 inputs the mlp keeps W1 and its Adam moments in row chunks so Adam runs in cache: element-wise,
-  // so the chunked graphs must give the very same bits as the unchunked ones. Forced small here.
+  // At 3,072 inputs the mlp keeps W1 and its Adam moments in row chunks (Adam runs in cache) and computes
+  // X W1 as a sum of per-chunk products (no copy of W1 a step). Adam is element-wise, and MLAS sums a product
+  // over K in blocks of 128 rows, so with chunks of whole 128-row blocks (what adamChunkFloats gives) the
+  // chunked graphs give the very bits of the unchunked ones; other chunk sizes sum in another order (the
+  // float64 reference test above runs one-row chunks).
   it.each([
     ['mlp', undefined],
     ['keras clip', 1e-7],
-  ] as const)('%s: chunked and unchunked give bit-identical log-probabilities and weights over 3 epochs', async (_name, clip) => {
+  ] as const)('%s: chunks of 128 rows give bit-identical log-probabilities and weights over 3 epochs', async (_name, clip) => {
     const rng = new Prng(3);
-    const D = 20;
-    const H = 6;
+    const D = 300;
+    const H = 256; // MLAS's K stride is 128 rows for 128 or more columns (it grows for fewer)
     const C = 3;
     const N = 23;
     const X: Matrix = { rows: N, cols: D, data: Float32Array.from({ length: N * D }, () => rng.next() * 4 - 2) };
     const y = Int32Array.from({ length: N }, (_, i) => i % C);
-    const theta0 = Float32Array.from({ length: (D + 1) * H + (H + 1) * C }, () => (rng.next() * 2 - 1) * 0.5);
+    const theta0 = Float32Array.from({ length: (D + 1) * H + (H + 1) * C }, () => (rng.next() * 2 - 1) * 0.1);
     const adam: AdamConfig = { lr: 0.01, b1: 0.9, b2: 0.999, eps: 1e-8 };
     const run = async (chunkFloats: number): Promise<{ lps: Float32Array[]; w: Float32Array[] }> => {
       // B = 5: 4 full batches per epoch through the Loop graph, a partial one of 3 through the one-step graph.
-      const e = await OnnxMlpTrainer.create(X, y, H, C, 5, adam, theta0.subarray(0, (D + 1) * H), theta0.subarray((D + 1) * H), { clip, chunkFloats });
+      const e = await OnnxMlpTrainer.create(X, y, H, C, 5, adam, theta0.subarray(0, (D + 1) * H), theta0.subarray((D + 1) * H), { clip, chunkFloats, threads: 1 });
       expect(e).not.toBeNull();
       const lps: Float32Array[] = [];
       const shuffle = new Prng(9);
@@ -234,12 +241,77 @@ describe('onnxruntime engine: layer 1 state in row chunks (large inputs)', () =>
       return { lps, w };
     };
     const whole = await run(1 << 30);
-    const chunked = await run(3 * H); // 3 rows a chunk: 7 chunks of 21 rows
+    const chunked = await run(128 * H); // chunks of 128, 128 and 45 rows
+    const odd = await run(50 * H); // chunks of 50 rows: another summation order
     expect(chunked.w[0]!.length).toBe((D + 1) * H);
     expect(chunked.w).toEqual(whole.w);
     expect(chunked.lps).toEqual(whole.lps);
+    // the comparison can tell summation orders apart: 50-row chunks end in other bits (Adam, which divides
+    // by sqrt(v), carries a last-bit difference of a small gradient up to lr-sized steps)
+    expect(odd.w[0]!.some((v, i) => v !== whole.w[0]![i])).toBe(true);
     // and it trained: the weights moved
     expect(whole.w[0]!.some((v, i) => v !== theta0[i])).toBe(true);
+  });
+});
+
+describe('onnxruntime engine: thread count', () => {
+  // The trainer runs each batch of steps on 1 thread or on every core, whichever it measures faster, so a
+  // run's numbers must not depend on the thread count or on the chunking that goes with it: MLAS splits
+  // products over rows and columns, never over the reduction, element-wise ops are exact, and chunks are
+  // whole 128-row blocks. 901 x 256 floats in layer 1: above onnxruntime's threshold for splitting an
+  // element-wise op over threads.
+  const rng = new Prng(21);
+  const D = 900;
+  const H = 256;
+  const C = 10;
+  const N = 64 * 64 * 3 + 17; // three Loop runs of 64 steps and a partial batch, an epoch
+  const X: Matrix = { rows: N, cols: D, data: Float32Array.from({ length: N * D }, () => rng.next() - 0.5) };
+  const y = Int32Array.from({ length: N }, (_, i) => i % C);
+  const theta0 = Float32Array.from({ length: (D + 1) * H + (H + 1) * C }, () => (rng.next() - 0.5) * 0.1);
+  const perm = permutation(N, new Prng(4));
+  const adam: AdamConfig = { lr: 1e-3, b1: 0.9, b2: 0.999, eps: 1e-8 };
+  const train = async (options: TrainerOptions, epochs = 1): Promise<{ w: Float32Array[]; use: string }> => {
+    const e = await OnnxMlpTrainer.create(X, y, H, C, 64, adam, theta0.subarray(0, (D + 1) * H), theta0.subarray((D + 1) * H), options);
+    expect(e).not.toBeNull();
+    for (let ep = 0; ep < epochs; ep++) await e!.epoch(perm);
+    const w = e!.weights().map((t) => Float32Array.from(t));
+    const use = e!.threadUse();
+    await e!.dispose();
+    return { w, use };
+  };
+  let reference: Float32Array[] | null = null;
+  /** One thread with its chunking, two epochs: what every other way must give. */
+  const oneThread = async (): Promise<Float32Array[]> => (reference ??= (await train({ threads: 1, chunkFloats: adamChunkFloats(1, H) }, 2)).w);
+
+  it('two intra-op threads give the same bits as one, with each thread count\'s chunking and unchunked', async () => {
+    const reference = await oneThread();
+    expect(reference[0]!.some((v, i) => v !== theta0[i])).toBe(true);
+    expect((await train({ threads: 2, chunkFloats: adamChunkFloats(2, H) }, 2)).w).toEqual(reference);
+    expect((await train({ threads: 2, chunkFloats: 1 << 30 }, 2)).w).toEqual(reference);
+    expect((await train({ threads: 1, chunkFloats: 1 << 30 }, 2)).w).toEqual(reference);
+  });
+
+  it.skipIf(os.availableParallelism() < 2)('by default measures 1 thread and every core, runs both, and trains to the same bits (needs 2 cores)', async () => {
+    expect(threadChoices(D, H)).toEqual([1, Math.min(4, os.availableParallelism())]);
+    const { w, use } = await train({}, 2);
+    // each choice ran at least its warm-up and one measured run of 64 steps
+    expect(use).toMatch(/^1 thread: ([2-9]|\d\d) runs, [\d.]+ ms a step; \d threads: ([2-9]|\d\d) runs, [\d.]+ ms a step$/);
+    expect(w).toEqual(await oneThread());
+  });
+
+  it('keeps only the last way to run the steps where the ways would not give the same bits (checked on one step)', async () => {
+    // 50-row chunks sum X W1 in another order than 128-row ones (see the chunking test): they disagree.
+    const ways = [
+      { threads: 1, chunkFloats: 128 * H },
+      { threads: 2, chunkFloats: 50 * H },
+    ];
+    const mixed = await train({ variants: ways }, 2);
+    expect(mixed.use).toMatch(/^2 threads: \d+ runs/);
+    expect(mixed.w).toEqual((await train({ threads: 2, chunkFloats: 50 * H }, 2)).w);
+    // ways that agree are both kept and used
+    const agreeing = await train({ variants: [ways[0]!, { threads: 2, chunkFloats: 256 * H }] }, 2);
+    expect(agreeing.use).toMatch(/^1 thread: \d+ runs, [\d.]+ ms a step; 2 threads: \d+ runs/);
+    expect(agreeing.w).toEqual(await oneThread());
   });
 });
 

@@ -61,6 +61,9 @@ export class MlpClassifier implements Classifier<MlpParams> {
     this.seed = ctx.seed;
   }
 
+  /** How its last fit shared the steps between thread counts (onnxruntime engine; undefined otherwise). */
+  engineThreads?: string;
+
   /** The engine it trained on ('js' before a fit). */
   get backend(): string {
     return this.engine ?? 'js';
@@ -80,6 +83,7 @@ export class MlpClassifier implements Classifier<MlpParams> {
     try {
       this.theta = await this.trainEpochs(engine, data, opts);
     } finally {
+      this.engineThreads = engine.threadUse?.();
       await engine.dispose();
     }
   }
