@@ -65,6 +65,7 @@ describe('kind descriptions', () => {
     expect(described.filter((d) => d.tags.epochs).map((d) => d.kind)).toEqual(['mlp', 'keras']);
     expect(described.filter((d) => d.tags.keepsTrainingSetByReference).map((d) => d.kind)).toEqual(['knn']);
     expect(described.filter((d) => d.tags.engine === 'js').map((d) => d.kind)).toEqual(['svc']);
+    expect(described.filter((d) => d.tags.engine === 'onnxruntime').map((d) => d.kind)).toEqual(['mlp', 'keras', 'logreg', 'knn']);
   });
 
   it('take types and limits from the schema itself', () => {

@@ -17,8 +17,11 @@ export interface ClassifierTags {
    * of a copy of the vectors, under `state.train` -> `state.trainFromSet`.
    */
   keepsTrainingSetByReference: boolean;
-  /** Where its work runs when a fitted model does not say more: 'tfjs' (TensorFlow.js backend) or 'js'. */
-  engine: 'tfjs' | 'js';
+  /**
+   * Where its work runs when a fitted model does not say more: 'onnxruntime' (its CPU provider, with
+   * TensorFlow.js where onnxruntime-node is absent), 'tfjs' (a TensorFlow.js backend) or 'js'.
+   */
+  engine: 'onnxruntime' | 'tfjs' | 'js';
 }
 
 /** Shown in the UI: the tab, the panel's title and one sentence on what it is. */

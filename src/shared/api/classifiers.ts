@@ -45,8 +45,11 @@ export const classifierTags = z.object({
   epochs: z.boolean(),
   /** Its saved model is a reference to its training set (k-NN). */
   keepsTrainingSetByReference: z.boolean(),
-  /** Where its work runs when a fitted model does not say more. */
-  engine: z.enum(['tfjs', 'js']),
+  /**
+   * Where its work runs when a fitted model does not say more (a run records the backend that really ran):
+   * 'onnxruntime' (the CPU provider; TensorFlow.js where onnxruntime-node is absent), 'tfjs' or 'js'.
+   */
+  engine: z.enum(['onnxruntime', 'tfjs', 'js']),
 });
 
 /** A classifier kind as the UI shows it. */

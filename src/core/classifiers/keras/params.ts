@@ -27,4 +27,4 @@ export const text: ClassifierText = {
   blurb: "Keras's Dense(256, relu) → Dense(softmax): Glorot init, batch 32, Adam; keeps the last epoch's weights.",
 };
 
-export const tags: ClassifierTags = { epochs: true, keepsTrainingSetByReference: false, engine: 'tfjs' };
+export const tags: ClassifierTags = { epochs: true, keepsTrainingSetByReference: false, engine: 'onnxruntime' };

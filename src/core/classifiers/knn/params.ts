@@ -19,4 +19,4 @@ export const text: ClassifierText = {
   blurb: "DINO's k-NN: cosine similarity, top-k votes weighted by exp(sim / T). Nothing to fit.",
 };
 
-export const tags: ClassifierTags = { epochs: false, keepsTrainingSetByReference: true, engine: 'tfjs' };
+export const tags: ClassifierTags = { epochs: false, keepsTrainingSetByReference: true, engine: 'onnxruntime' };

@@ -38,4 +38,4 @@ export const text: ClassifierText = {
   blurb: 'Multinomial logistic regression, L2 strength chosen on a validation split (DINOv2 protocol).',
 };
 
-export const tags: ClassifierTags = { epochs: false, keepsTrainingSetByReference: false, engine: 'tfjs' };
+export const tags: ClassifierTags = { epochs: false, keepsTrainingSetByReference: false, engine: 'onnxruntime' };

@@ -40,4 +40,4 @@ export const text: ClassifierText = {
   blurb: "The study's PyTorch-style net: D→256 ReLU→classes, Adam; keeps the best epoch's weights.",
 };
 
-export const tags: ClassifierTags = { epochs: true, keepsTrainingSetByReference: false, engine: 'tfjs' };
+export const tags: ClassifierTags = { epochs: true, keepsTrainingSetByReference: false, engine: 'onnxruntime' };
