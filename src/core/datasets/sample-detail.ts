@@ -5,12 +5,63 @@
 import sharp from 'sharp';
 import type { MethodOutput } from '../../shared/contract';
 import type { Db } from '../db/database';
-import { listSets, loadSetMatrix, sampleVector } from '../embeddings/queries';
+import { blobToF32 } from '../db/database';
+import { LabError } from '../errors';
+import { listSets, sampleVector, trainVectorPage } from '../embeddings/queries';
 import { thumbDataUrl } from '../thumbs';
 import { loadSampleRGB, sampleFacts } from './queries';
 
 const NEIGHBOURS = 8;
 const IMAGE_PX = 256;
+/** Training vectors read per query while looking for neighbours (at 3,072-d: 25 MB). */
+const PAGE_ROWS = 2048;
+
+/**
+ * The k training vectors of a set most cosine-similar to q (float64 sums), the sample `excludeId` left
+ * out, in order of similarity (ties by sample id). Read page by page (keyset on sample id) with a running
+ * top k, so memory is one page rather than the whole split (614 MB at 50,000 x 3,072, which this once
+ * loaded for every sample opened), and the host answers other calls between pages.
+ */
+export async function nearestTraining(
+  db: Db,
+  setId: number,
+  q: Float32Array,
+  excludeId: number,
+  k = NEIGHBOURS,
+  pageRows = PAGE_ROWS,
+): Promise<{ sampleId: number; label: number; similarity: number }[]> {
+  const d = q.length;
+  let qn = 0;
+  for (let j = 0; j < d; j++) qn += q[j]! * q[j]!;
+  qn = Math.sqrt(qn) || 1;
+  const top: { sampleId: number; label: number; similarity: number }[] = [];
+  let after = -1;
+  for (;;) {
+    const rows = trainVectorPage(db, setId, after, pageRows);
+    for (const r of rows) {
+      if (r.vector.byteLength !== d * 4) {
+        throw new LabError('db_corrupt', `Vector of sample ${r.id} in set ${setId} has ${r.vector.byteLength / 4} values, expected ${d}.`);
+      }
+      if (r.id === excludeId) continue;
+      const v = blobToF32(r.vector, d);
+      let dot = 0;
+      let n = 0;
+      for (let j = 0; j < d; j++) {
+        dot += q[j]! * v[j]!;
+        n += v[j]! * v[j]!;
+      }
+      const s = dot / (qn * (Math.sqrt(n) || 1));
+      if (top.length === k && !(s > top[k - 1]!.similarity)) continue;
+      let at = top.length;
+      while (at > 0 && s > top[at - 1]!.similarity) at--;
+      top.splice(at, 0, { sampleId: r.id, label: r.label, similarity: s });
+      if (top.length > k) top.pop();
+    }
+    if (rows.length < pageRows) return top;
+    after = rows[rows.length - 1]!.id;
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
 
 export async function sampleDetail(db: Db, sampleId: number): Promise<MethodOutput<'samples.get'>> {
   const facts = sampleFacts(db, sampleId);
@@ -25,28 +76,8 @@ export async function sampleDetail(db: Db, sampleId: number): Promise<MethodOutp
   const neighbors: MethodOutput<'samples.get'>['neighbors'] = [];
   const q = set ? sampleVector(db, set.id, sampleId) : null;
   if (set && q) {
-    const train = loadSetMatrix(db, set.id, 'train');
-    const d = train.X.cols;
-    let qn = 0;
-    for (let j = 0; j < d; j++) qn += q[j]! * q[j]!;
-    qn = Math.sqrt(qn) || 1;
-    const scored: { i: number; s: number }[] = [];
-    for (let r = 0; r < train.X.rows; r++) {
-      if (train.sampleIds[r] === sampleId) continue;
-      let dot = 0;
-      let n = 0;
-      const o = r * d;
-      for (let j = 0; j < d; j++) {
-        const v = train.X.data[o + j]!;
-        dot += q[j]! * v;
-        n += v * v;
-      }
-      scored.push({ i: r, s: dot / (qn * (Math.sqrt(n) || 1)) });
-    }
-    scored.sort((a, b) => b.s - a.s);
-    for (const { i, s } of scored.slice(0, NEIGHBOURS)) {
-      const id = train.sampleIds[i]!;
-      neighbors.push({ sampleId: id, label: train.y[i]!, similarity: s, thumb: await thumbDataUrl(db, id) });
+    for (const n of await nearestTraining(db, set.id, q, sampleId)) {
+      neighbors.push({ ...n, thumb: await thumbDataUrl(db, n.sampleId) });
     }
   }
   return {

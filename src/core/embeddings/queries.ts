@@ -158,6 +158,16 @@ export function loadSetMatrix(db: Db, setId: number, split: SplitChoice): { X: M
   return { X, y, sampleIds };
 }
 
+/** Up to `limit` training vectors of a set with sample ids above `afterSampleId`, by sample id (a keyset page). */
+export function trainVectorPage(db: Db, setId: number, afterSampleId: number, limit: number): { id: number; label: number; vector: Buffer }[] {
+  return db
+    .prepare(
+      `SELECT e.sample_id AS id, s.label AS label, e.vector AS vector FROM embeddings e JOIN samples s ON s.id = e.sample_id
+       WHERE e.set_id = ? AND s.split = 'train' AND e.sample_id > ? ORDER BY e.sample_id LIMIT ?`,
+    )
+    .all(setId, afterSampleId, limit) as { id: number; label: number; vector: Buffer }[];
+}
+
 /** A row of the `embedding_sets` table, as stored. */
 export interface SetRow {
   id: number;
