@@ -22,7 +22,13 @@ const TWENTY = [
   '#a0cbe8', '#ffbe7d', '#ff9d9a', '#86bcb6', '#8cd17d', '#f1ce63', '#d4a6c8', '#fabfd2', '#d7b5a6', '#bab0ac',
 ];
 
-/** The colour of a run: fixed by its id, so a run has the same colour in every chart and on every page. */
+/**
+ * The colour of a run: fixed by its id, so a run has the same colour in every chart and on every page.
+ * Runs 1 to 20 take Tableau 20; later ones step round the hue circle by the golden angle (137.5 degrees)
+ * in two lightnesses, so run 21 is not run 1's colour again and neighbouring ids stay far apart.
+ */
 export function runColor(runId: number): string {
-  return TWENTY[(((runId - 1) % 20) + 20) % 20]!;
+  if (runId >= 1 && runId <= 20) return TWENTY[runId - 1]!;
+  const hue = (((runId * 137.508) % 360) + 360) % 360;
+  return `hsl(${hue.toFixed(1)} 62% ${runId % 2 ? 46 : 60}%)`;
 }
