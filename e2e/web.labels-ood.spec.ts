@@ -71,8 +71,18 @@ test('OOD page: Shapes-10 test vs CIFAR-10, metrics table, ROC curves and histog
   await page.getByRole('link', { name: 'OOD', exact: true }).click();
   await page.getByTestId('ood-set').selectOption(String(setIds[0]));
   await expect(page.getByTestId('ood-ood-set')).toContainText('CIFAR-10');
+  // The newest finished run of each kind starts ticked (the sweeps made logreg and knn runs here).
+  const boxes = page.getByTestId('ood-runs').locator('label');
+  await expect(boxes.first()).toBeVisible();
+  const labels = await boxes.allTextContents();
+  const ticked: string[] = [];
+  for (let i = 0; i < labels.length; i++) if (await boxes.nth(i).locator('input').isChecked()) ticked.push(labels[i]!.trim());
+  const newest = (kind: string): string => labels.map((l) => l.trim()).filter((l) => l.startsWith(`${kind} #`)).sort((a, b) => Number(b.split('#')[1]) - Number(a.split('#')[1]))[0]!;
+  expect(ticked.sort()).toEqual([newest('knn'), newest('logreg')].sort());
   await page.getByTestId('ood-run').click();
   await expect(page.getByTestId('ood-table')).toContainText('knn_k10');
+  for (const t of ticked) await expect(page.getByTestId('ood-table')).toContainText(`msp:run-${t.split('#')[1]}`);
+  await expect(page.getByTestId('ood-table')).toContainText(`energy:run-${newest('logreg').split('#')[1]}`);
   await expect(page.getByTestId('ood-table')).toContainText('mahalanobis');
   await expect(page.getByTestId('ood-roc').locator('canvas')).toBeVisible();
   await expect(page.getByTestId('ood-hist').locator('canvas')).toBeVisible();
