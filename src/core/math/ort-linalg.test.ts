@@ -1,12 +1,34 @@
 /**
- * The onnxruntime-backed linear algebra against plain float64 loops: products with every transpose, and
- * the blocked Cholesky and triangular inverse at sizes that span several blocks (192 per block); then the
- * Mahalanobis scorer built on them at 450-d against a direct float64 solve.
+ * The linear algebra against plain float64 loops, on onnxruntime and on its JavaScript fallback (what runs
+ * where onnxruntime-node cannot be loaded; forced here by a stand-in ../onnx/ort that loads nothing):
+ * products with every transpose, and the blocked Cholesky and triangular inverse at sizes that span several
+ * blocks (192 per block); then the Mahalanobis scorer built on them at 450-d against a direct float64 solve.
  */
-import { describe, expect, it } from 'vitest';
-import { ledoitWolf, mahalanobisScorer } from '../ood/benchmark';
-import { cholesky, gemm, linalgEngine, lowerInverse } from './ort-linalg';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { ledoitWolf } from '../ood/benchmark';
 import { mulberry32 } from './prng';
+
+/** The modules under test, loaded for one engine. */
+interface Mods {
+  linalg: typeof import('./ort-linalg');
+  ood: typeof import('../ood/benchmark');
+}
+
+const engines: ['onnxruntime-cpu' | 'js', () => Promise<Mods>][] = [
+  ['onnxruntime-cpu', async () => ({ linalg: await import('./ort-linalg'), ood: await import('../ood/benchmark') })],
+  [
+    'js',
+    async () => {
+      vi.resetModules();
+      vi.doMock('../onnx/ort', async (orig) => ({ ...(await orig<typeof import('../onnx/ort')>()), loadOrt: async () => null, cpuGraphSession: async () => null }));
+      try {
+        return { linalg: await import('./ort-linalg'), ood: await import('../ood/benchmark') };
+      } finally {
+        vi.doUnmock('../onnx/ort');
+      }
+    },
+  ],
+];
 
 function rand(n: number, seed: number): Float64Array {
   const r = mulberry32(seed);
@@ -42,9 +64,14 @@ function spd(D: number, seed: number): Float64Array {
   return A;
 }
 
-describe('ort-linalg', () => {
-  it('runs on onnxruntime here', async () => {
-    expect(await linalgEngine()).toBe('onnxruntime-cpu');
+describe.each(engines)('ort-linalg on %s', (engine, load) => {
+  let mods: Mods;
+  beforeAll(async () => {
+    mods = await load();
+  });
+
+  it(`runs on ${engine} here`, async () => {
+    expect(await mods.linalg.linalgEngine()).toBe(engine);
   });
 
   it.each([
@@ -59,25 +86,25 @@ describe('ort-linalg', () => {
     const [ar, ac] = tA ? [k, m] : [m, k];
     const [br, bc] = tB ? [n, k] : [k, n];
     const want = naive(A, ar, ac, B, br, bc, tA, tB);
-    expect(maxAbsDiff(await gemm(A, ar, ac, B, br, bc, { transA: tA, transB: tB }), want)).toBeLessThan(1e-12);
-    expect(maxAbsDiff(await gemm(Float32Array.from(A), ar, ac, Float32Array.from(B), br, bc, { transA: tA, transB: tB }), want)).toBeLessThan(1e-4);
-    await expect(gemm(A, ar, ac, B, br + 1, bc, { transA: tA, transB: tB })).rejects.toThrow();
+    expect(maxAbsDiff(await mods.linalg.gemm(A, ar, ac, B, br, bc, { transA: tA, transB: tB }), want)).toBeLessThan(1e-12);
+    expect(maxAbsDiff(await mods.linalg.gemm(Float32Array.from(A), ar, ac, Float32Array.from(B), br, bc, { transA: tA, transB: tB }), want)).toBeLessThan(1e-4);
+    await expect(mods.linalg.gemm(A, ar, ac, B, br + 1, bc, { transA: tA, transB: tB })).rejects.toThrow();
   });
 
   it('factorises an SPD matrix over several blocks (L L^T = A) and inverts its factor (W L = I)', async () => {
     const D = 450;
     const A = spd(D, 3);
-    const { L, diagInv } = await cholesky(A, D);
+    const { L, diagInv } = await mods.linalg.cholesky(A, D);
     for (let i = 0; i < D; i++) for (let j = i + 1; j < D; j++) expect(L[i * D + j]).toBe(0);
     expect(maxAbsDiff(naive(L, D, D, L, D, D, false, true), A)).toBeLessThan(1e-11);
-    const W = await lowerInverse(L, D, diagInv);
+    const W = await mods.linalg.lowerInverse(L, D, diagInv);
     const I = naive(W, D, D, L, D, D, false, false);
     for (let i = 0; i < D; i++) I[i * D + i]! -= 1;
     expect(maxAbsDiff(I, new Float64Array(D * D))).toBeLessThan(1e-10);
     // Not positive definite: refused.
     const bad = Float64Array.from(A);
     bad[300 * D + 300] = -1;
-    await expect(cholesky(bad, D)).rejects.toThrow(/not positive definite/);
+    await expect(mods.linalg.cholesky(bad, D)).rejects.toThrow(/not positive definite/);
   });
 
   it('scores Mahalanobis distances at 450-d as a direct float64 solve does', async () => {
@@ -88,7 +115,7 @@ describe('ort-linalg', () => {
     const y = Int32Array.from({ length: n }, (_, i) => i % C);
     for (let i = 0; i < n; i++) X[i * D + (y[i]! % D)]! += 2; // class offsets
     const Q = Float32Array.from(rand(50 * D, 5));
-    const scorer = await mahalanobisScorer({ rows: n, cols: D, data: X }, y);
+    const scorer = await mods.ood.mahalanobisScorer({ rows: n, cols: D, data: X }, y);
     const got = await scorer.score({ rows: 50, cols: D, data: Q });
     // Reference: means, class-centred covariance and Ledoit-Wolf in float64, then solve Σ v = (q - mu) by
     // unblocked Cholesky and forward/back substitution.
