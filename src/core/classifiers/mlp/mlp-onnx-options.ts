@@ -40,8 +40,9 @@ const MULTI_THREAD_MIN_FLOATS = 65_536;
 /**
  * The thread counts the trainer measures and chooses between for a net with layer 1 of (D+1) x H: one, and
  * every core up to MAX_THREADS, when there is more than one core and layer 1 is big enough to split. On this
- * 2-core machine, quiet, two threads took 0.37 ms a step at 384 x 256 against 0.47 for one, and 2.10 against
- * 3.53 at 3,072 x 256; with another process on both cores 5.0 against 4.2 (bench/results/mlp-step.json).
+ * 2-core machine, quiet, two threads took 0.35 ms a step at 384 x 256 against 0.49 for one, and 2.0 against
+ * 3.6 at 3,072 x 256 (bench/results/mlp-step.json); beside two busy processes 0.69 against 0.55 and 7.8
+ * against 5.2 (mlp-step-busy2.json). Hence both, chosen by measurement (fastest.ts).
  */
 export function threadChoices(D: number, H: number): number[] {
   const cores = os.availableParallelism?.() ?? os.cpus().length;
@@ -49,7 +50,11 @@ export function threadChoices(D: number, H: number): number[] {
   return many > 1 && (D + 1) * H >= MULTI_THREAD_MIN_FLOATS ? [1, many] : [1];
 }
 
-/** MLAS's K stride: a product split over K at multiples of 128 rows sums in the very order of the whole one. */
+/**
+ * MLAS's K stride: it sums a product over K in blocks of 128 rows when a thread's share has 128 or more
+ * columns (in larger blocks for fewer), so a product split over K at multiples of 128 rows usually sums in
+ * the very order of the whole one; the trainer checks that it does (mlp-onnx.ts, variantsAgree).
+ */
 const K_STRIDE = 128;
 
 /**
@@ -58,8 +63,8 @@ const K_STRIDE = 128;
  * about 100,000 floats (at 3,072 x 256 on 2 threads: 3.2 ms a step with 32,768-float chunks, 3.0 with 65,536,
  * 2.1 with 262,144, 2.35 unchunked). Rounded to whole K strides of rows: MLAS sums a product over K in blocks
  * of 128 rows, so the chunked forward product (a sum of per-chunk products) then has the same bits as the
- * whole product, and every chunking and thread count trains to the same bits (mlp.test.ts), which lets the
- * trainer switch between them.
+ * whole product, and every chunking and thread count trains to the same bits (mlp.test.ts, at 256 columns),
+ * which lets the trainer switch between them.
  */
 export function adamChunkFloats(threads: number, H: number): number {
   const floats = threads <= 1 ? 32_768 : 131_072 * threads;

@@ -186,15 +186,12 @@ export class OnnxMlpTrainer implements MlpEngine {
       .join('; ');
   }
 
-  /**
-   * One epoch over the rows in the order `perm` (batches of B, the last one partial). Returns the log-
-   * probabilities of every row as it was trained ([N x C], in perm order). Throws LabError('cancelled') between
-   * runs once `signal` is aborted.
-   */
+  /** The state tensors in variant v's layout, as its graphs' inputs. */
   private stateFeeds(v: Variant): Record<string, OrtTensor> {
     return Object.fromEntries(v.names.map((n) => [n, new this.ort.Tensor('float32', this.state[n]!, v.shapes[n]!)]));
   }
 
+  /** Takes a run's outputs as the new state. */
   private takeState(v: Variant, out: Record<string, OrtTensor>): void {
     for (const n of v.names) this.state[n] = out[`${n}_out`]!.data as Float32Array;
   }
@@ -258,6 +255,11 @@ export class OnnxMlpTrainer implements MlpEngine {
     this.chooser = new FastestChooser(1);
   }
 
+  /**
+   * One epoch over the rows in the order `perm` (batches of B, the last one partial). Returns the log-
+   * probabilities of every row as it was trained ([N x C], in perm order). Throws LabError('cancelled') between
+   * runs once `signal` is aborted.
+   */
   async epoch(perm: Int32Array, signal?: AbortSignal): Promise<Float32Array> {
     const T = this.ort.Tensor;
     const { B, C } = this;
