@@ -9,6 +9,7 @@ import { initTf } from '../tf-backend';
 import type { AdamConfig, MlpEngine } from '../mlp/engine';
 import { OnnxMlpTrainer } from '../mlp/mlp-onnx';
 import { TfjsMlpTrainer } from '../mlp/mlp-tfjs';
+import { denseReference, onEngine } from '../mlp/test-support';
 
 function blobs(n: number, seed: number): { X: Matrix; y: Int32Array } {
   const rng = new Prng(seed);
@@ -20,82 +21,6 @@ function blobs(n: number, seed: number): { X: Matrix; y: Int32Array } {
     for (let j = 0; j < D; j++) X[i * D + j] = (j === y[i] ? 3 : 0) + rng.normal();
   }
   return { X: { rows: n, cols: D, data: X }, y };
-}
-
-/** Runs fn with the dense-net engines forced onto TensorFlow.js (as when onnxruntime-node cannot load) or left on their default. */
-async function onEngine<T>(engine: 'onnx' | 'tfjs', fn: () => Promise<T>): Promise<T> {
-  const prev = process.env.DINOLAB_MLP_ENGINE;
-  if (engine === 'tfjs') process.env.DINOLAB_MLP_ENGINE = 'tfjs';
-  else delete process.env.DINOLAB_MLP_ENGINE;
-  try {
-    return await fn();
-  } finally {
-    if (prev === undefined) delete process.env.DINOLAB_MLP_ENGINE;
-    else process.env.DINOLAB_MLP_ENGINE = prev;
-  }
-}
-
-/**
- * Independent float64 reference of Keras's training step as tfjs runs it, written out by hand: softmax
- * probabilities p, loss -log(clip(p_y, eps, 1 - eps)) averaged over the batch (a row whose p_y is clipped
- * passes no gradient, else the logits' gradient is (p - onehot) / nb), then tfjs-core's AdamOptimizer:
- * m = b1 m + (1 - b1) g, v = b2 v + (1 - b2) g^2, W -= lr * (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps).
- * theta is flat [W1; b1] ((D+1) x H) then [W2; b2] ((H+1) x C). Returns the weights and each row's
- * log-probabilities before its step.
- */
-function kerasReference(
-  X: number[][],
-  y: number[],
-  H: number,
-  C: number,
-  theta0: ArrayLike<number>,
-  batches: number[][],
-  adam: AdamConfig,
-  clip: number | null,
-): { theta: number[]; logProbs: number[][]; clippedRows: number } {
-  const D = X[0]!.length;
-  const theta = Array.from(theta0);
-  const [oW1, ob1, oW2, ob2] = [0, D * H, D * H + H, D * H + H + H * C];
-  const m = new Array<number>(theta.length).fill(0);
-  const v = new Array<number>(theta.length).fill(0);
-  const logProbs: number[][] = [];
-  let clippedRows = 0;
-  batches.forEach((rows, s) => {
-    const t = s + 1;
-    const g = new Array<number>(theta.length).fill(0);
-    for (const i of rows) {
-      const z1 = Array.from({ length: H }, (_, k) => theta[ob1 + k]! + X[i]!.reduce((acc, x, j) => acc + x * theta[oW1 + j * H + k]!, 0));
-      const a1 = z1.map((z) => Math.max(0, z));
-      const z2 = Array.from({ length: C }, (_, c) => theta[ob2 + c]! + a1.reduce((acc, a, k) => acc + a * theta[oW2 + k * C + c]!, 0));
-      const mx = Math.max(...z2);
-      const lse = mx + Math.log(z2.reduce((acc, z) => acc + Math.exp(z - mx), 0));
-      logProbs.push(z2.map((z) => z - lse));
-      const py = Math.exp(z2[y[i]!]! - lse);
-      if (clip !== null && (py < clip || py > 1 - clip)) {
-        clippedRows++;
-        continue;
-      }
-      const dz2 = z2.map((z, c) => (Math.exp(z - lse) - (c === y[i] ? 1 : 0)) / rows.length);
-      for (let c = 0; c < C; c++) {
-        g[ob2 + c]! += dz2[c]!;
-        for (let k = 0; k < H; k++) g[oW2 + k * C + c]! += a1[k]! * dz2[c]!;
-      }
-      for (let k = 0; k < H; k++) {
-        if (z1[k]! <= 0) continue;
-        const da = dz2.reduce((acc, d, c) => acc + d * theta[oW2 + k * C + c]!, 0);
-        g[ob1 + k]! += da;
-        for (let j = 0; j < D; j++) g[oW1 + j * H + k]! += X[i]![j]! * da;
-      }
-    }
-    const bc1 = 1 - adam.b1 ** t;
-    const bc2 = 1 - adam.b2 ** t;
-    for (let p = 0; p < theta.length; p++) {
-      m[p] = adam.b1 * m[p]! + (1 - adam.b1) * g[p]!;
-      v[p] = adam.b2 * v[p]! + (1 - adam.b2) * g[p]! * g[p]!;
-      theta[p] = theta[p]! - (adam.lr * (m[p]! / bc1)) / (Math.sqrt(v[p]! / bc2) + adam.eps);
-    }
-  });
-  return { theta, logProbs, clippedRows };
 }
 
 describe("keras on the dense-net engines: tfjs layers' Adam and clipped cross-entropy against a float64 reference", () => {
@@ -115,7 +40,7 @@ describe("keras on the dense-net engines: tfjs layers' Adam and clipped cross-en
   Xr[6] = [20, -20, 20, -20];
   const theta0 = Float32Array.from({ length: (D + 1) * H + (H + 1) * C }, () => (rng.next() * 2 - 1) * 0.8);
   const yr = Array.from({ length: N }, (_, i) => i % C);
-  const first = kerasReference(Xr, yr, H, C, theta0, [[6]], sgdLike, null).logProbs[0]!;
+  const first = denseReference(Xr, yr, H, C, theta0, [[6]], sgdLike, null).logProbs[0]!;
   yr[6] = first.indexOf(Math.min(...first));
   const X: Matrix = { rows: N, cols: D, data: Float32Array.from(Xr.flat()) };
   const y = Int32Array.from(yr);
@@ -139,11 +64,11 @@ describe("keras on the dense-net engines: tfjs layers' Adam and clipped cross-en
   ];
 
   it.each(engines)('%s: nine steps (partial last batch, a clipped row) give the reference log-probabilities and weights', async (name, make) => {
-    const ref = kerasReference(Xr, yr, H, C, theta0, batches, sgdLike, clip);
+    const ref = denseReference(Xr, yr, H, C, theta0, batches, sgdLike, clip);
     // The test has teeth: row 6 is clipped in the first epochs, and without the clip the weights end elsewhere.
     expect(first[yr[6]!]!).toBeLessThan(Math.log(clip));
     expect(ref.clippedRows).toBeGreaterThanOrEqual(2);
-    const unclipped = kerasReference(Xr, yr, H, C, theta0, batches, sgdLike, null);
+    const unclipped = denseReference(Xr, yr, H, C, theta0, batches, sgdLike, null);
     expect(Math.max(...ref.theta.map((t, i) => Math.abs(t - unclipped.theta[i]!)))).toBeGreaterThan(0.1);
     const engine = await make();
     expect(engine, `${name} engine starts`).not.toBeNull();

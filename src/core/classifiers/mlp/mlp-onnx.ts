@@ -36,6 +36,17 @@ const FORWARD_BLOCK = 4096;
 /** Full batches per onnxruntime run (about 15 ms each at 384 inputs); cancellation is checked between runs. */
 const STEPS_PER_RUN = 64;
 
+/** The arrays one after another in one new array. */
+function concatF32(parts: Float32Array[]): Float32Array {
+  const out = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
+  return out;
+}
+
 /** One way to run the training steps: a thread count, layer 1's chunking for it, and the sessions built for them. */
 interface Variant {
   threads: number;
@@ -135,21 +146,11 @@ export class OnnxMlpTrainer implements MlpEngine {
     }
   }
 
-  /** Layer 1's W, m or v (t) as one (D+1) x H array: the state's chunks put together (no copy when unchunked). */
+  /** Layer 1's W, m or v (t) as one (D+1) x H array: the state's chunks, in the current layout, put together (no copy when unchunked). */
   private layer1(t: 'W' | 'm' | 'v'): Float32Array {
     const whole = this.state[`${t}1`];
     if (whole) return whole;
-    const parts = Object.keys(this.state)
-      .filter((k) => k.startsWith(`${t}1c`))
-      .sort((a, b) => Number(a.slice(3)) - Number(b.slice(3)))
-      .map((k) => this.state[k]!);
-    const out = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
-    let off = 0;
-    for (const p of parts) {
-      out.set(p, off);
-      off += p.length;
-    }
-    return out;
+    return concatF32(this.variants[this.current]!.layout.filter((l) => l.name.startsWith(`${t}1`)).map((l) => this.state[l.name]!));
   }
 
   /** The current state in variant v's layout (layer 1's chunks are consecutive row ranges: views of one array). */
@@ -227,12 +228,7 @@ export class OnnxMlpTrainer implements MlpEngine {
     for (let i = 0; i < this.variants.length; i++) {
       const v = this.use(i);
       const out = await v.loop.run(this.loopFeeds(v, idx, k, e));
-      const flat = (t: string): Float32Array => {
-        const parts = v.layout.filter((l) => l.name.startsWith(`${t}1`)).map((l) => out[`${l.name}_out`]!.data as Float32Array);
-        const all = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
-        parts.reduce((off, p) => (all.set(p, off), off + p.length), 0);
-        return all;
-      };
+      const flat = (t: string): Float32Array => concatF32(v.layout.filter((l) => l.name.startsWith(`${t}1`)).map((l) => out[`${l.name}_out`]!.data as Float32Array));
       const outs = [...(['W', 'm', 'v'] as const).flatMap((t) => [flat(t), out[`${t}2_out`]!.data as Float32Array]), out.logp!.data as Float32Array];
       const bits = outs.map((a) => new Uint32Array(a.buffer, a.byteOffset, a.length));
       if (!first) first = bits;

@@ -8,6 +8,7 @@ import { OnnxMlpTrainer } from './mlp-onnx';
 import { adamChunkFloats, threadChoices } from './mlp-onnx-options';
 import { TfjsMlpTrainer } from './mlp-tfjs';
 import type { AdamConfig, MlpEngine, TrainerOptions } from './engine';
+import { denseReference, onEngine } from './test-support';
 import { initTf } from '../tf-backend';
 import type { Matrix } from '../../math/matrix';
 import { Prng, permutation } from '../../math/prng';
@@ -59,59 +60,6 @@ function reference(X: number[][], y: number[], H: number, C: number, seed: numbe
   return theta;
 }
 
-/**
- * Float64 reference of mini-batch training from given weights: for each batch (row indices), the
- * log-probabilities of its rows before the step, then one Adam step (PyTorch's rule) on the batch's mean
- * cross-entropy gradient, written out by hand. theta is flat [W1; b1] ((D+1) x H) then [W2; b2] ((H+1) x C).
- */
-function referenceBatches(
-  X: number[][],
-  y: number[],
-  H: number,
-  C: number,
-  theta0: ArrayLike<number>,
-  batches: number[][],
-  adam: AdamConfig,
-): { theta: number[]; logProbs: number[][] } {
-  const D = X[0]!.length;
-  const theta = Array.from(theta0);
-  const [oW1, ob1, oW2, ob2] = [0, D * H, D * H + H, D * H + H + H * C];
-  const m = new Array<number>(theta.length).fill(0);
-  const v = new Array<number>(theta.length).fill(0);
-  const logProbs: number[][] = [];
-  batches.forEach((rows, s) => {
-    const t = s + 1;
-    const g = new Array<number>(theta.length).fill(0);
-    for (const i of rows) {
-      const z1 = Array.from({ length: H }, (_, k) => theta[ob1 + k]! + X[i]!.reduce((acc, x, j) => acc + x * theta[oW1 + j * H + k]!, 0));
-      const a1 = z1.map((z) => Math.max(0, z));
-      const z2 = Array.from({ length: C }, (_, c) => theta[ob2 + c]! + a1.reduce((acc, a, k) => acc + a * theta[oW2 + k * C + c]!, 0));
-      const mx = Math.max(...z2);
-      const lse = mx + Math.log(z2.reduce((acc, z) => acc + Math.exp(z - mx), 0));
-      logProbs.push(z2.map((z) => z - lse));
-      const dz2 = z2.map((z, c) => (Math.exp(z - lse) - (c === y[i] ? 1 : 0)) / rows.length);
-      for (let c = 0; c < C; c++) {
-        g[ob2 + c]! += dz2[c]!;
-        for (let k = 0; k < H; k++) g[oW2 + k * C + c]! += a1[k]! * dz2[c]!;
-      }
-      for (let k = 0; k < H; k++) {
-        if (z1[k]! <= 0) continue;
-        const da = dz2.reduce((acc, d, c) => acc + d * theta[oW2 + k * C + c]!, 0);
-        g[ob1 + k]! += da;
-        for (let j = 0; j < D; j++) g[oW1 + j * H + k]! += X[i]![j]! * da;
-      }
-    }
-    const bc1 = 1 - adam.b1 ** t;
-    const bc2 = 1 - adam.b2 ** t;
-    for (let p = 0; p < theta.length; p++) {
-      m[p] = adam.b1 * m[p]! + (1 - adam.b1) * g[p]!;
-      v[p] = adam.b2 * v[p]! + (1 - adam.b2) * g[p]! * g[p]!;
-      theta[p] = theta[p]! - (adam.lr / bc1) * (m[p]! / (Math.sqrt(v[p]!) / Math.sqrt(bc2) + adam.eps));
-    }
-  });
-  return { theta, logProbs };
-}
-
 describe('mlp training engines against a float64 reference, gradient scale included', () => {
   // Adam with b1 = 0 and eps = 1e3 (far above sqrt(v) ~ |g|) steps by (lr / eps) g to within |g| / eps ~ 1e-4
   // relative: plain SGD with rate 0.5. Unlike default Adam (nearly invariant to the gradient's scale, per
@@ -150,7 +98,7 @@ describe('mlp training engines against a float64 reference, gradient scale inclu
   ];
 
   it.each(engines)('%s: nine mini-batch steps (three epochs, partial last batch) give the reference log-probabilities and weights', async (name, make) => {
-    const ref = referenceBatches(Xr, yr, H, C, theta0, batches, sgdLike);
+    const ref = denseReference(Xr, yr, H, C, theta0, batches, sgdLike);
     // The steps really move the weights by the gradient (not a test of nothing): about 0.1 per weight on average.
     const moved = ref.theta.reduce((acc, t, i) => acc + Math.abs(t - theta0[i]!), 0) / ref.theta.length;
     expect(moved).toBeGreaterThan(0.05);
@@ -329,17 +277,6 @@ describe('mlp (the study\'s PyTorch recipe)', () => {
   const y = Int32Array.from(yr);
 
   /** Runs fn with the mlp forced onto TensorFlow.js (as when onnxruntime-node cannot load) or left on its default. */
-  async function onEngine<T>(engine: 'onnx' | 'tfjs', fn: () => Promise<T>): Promise<T> {
-    const prev = process.env.DINOLAB_MLP_ENGINE;
-    if (engine === 'tfjs') process.env.DINOLAB_MLP_ENGINE = 'tfjs';
-    else delete process.env.DINOLAB_MLP_ENGINE;
-    try {
-      return await fn();
-    } finally {
-      if (prev === undefined) delete process.env.DINOLAB_MLP_ENGINE;
-      else process.env.DINOLAB_MLP_ENGINE = prev;
-    }
-  }
 
   // Both engines run the same float32 recipe; each must match the float64 reference to 2e-6.
   it.each(['onnx', 'tfjs'] as const)('init and two Adam steps equal a float64 reference of PyTorch Linear/CrossEntropy/Adam (%s)', async (engine) => {
