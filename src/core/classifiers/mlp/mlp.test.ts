@@ -24,40 +24,9 @@ function reference(X: number[][], y: number[], H: number, C: number, seed: numbe
   const D = X[0]!.length;
   const rng = new Prng(seed);
   const draw = (n: number, fanIn: number): number[] => Array.from({ length: n }, () => (rng.next() * 2 - 1) / Math.sqrt(fanIn));
-  const theta = [...draw(D * H, D), ...draw(H, D), ...draw(H * C, H), ...draw(C, H)].map((v) => Math.fround(v));
-  const m = new Array<number>(theta.length).fill(0);
-  const v = new Array<number>(theta.length).fill(0);
-  const [oW1, ob1, oW2, ob2] = [0, D * H, D * H + H, D * H + H + H * C];
-  for (let t = 1; t <= steps; t++) {
-    const g = new Array<number>(theta.length).fill(0);
-    for (let i = 0; i < X.length; i++) {
-      const z1 = Array.from({ length: H }, (_, k) => theta[ob1 + k]! + X[i]!.reduce((s, x, j) => s + x * theta[oW1 + j * H + k]!, 0));
-      const a1 = z1.map((z) => Math.max(0, z));
-      const z2 = Array.from({ length: C }, (_, c) => theta[ob2 + c]! + a1.reduce((s, a, k) => s + a * theta[oW2 + k * C + c]!, 0));
-      const mx = Math.max(...z2);
-      const e = z2.map((z) => Math.exp(z - mx));
-      const se = e.reduce((a, b) => a + b, 0);
-      const dz2 = e.map((ev, c) => (ev / se - (c === y[i] ? 1 : 0)) / X.length);
-      for (let c = 0; c < C; c++) {
-        g[ob2 + c]! += dz2[c]!;
-        for (let k = 0; k < H; k++) g[oW2 + k * C + c]! += a1[k]! * dz2[c]!;
-      }
-      for (let k = 0; k < H; k++) {
-        if (z1[k]! <= 0) continue;
-        const da = dz2.reduce((s, d, c) => s + d * theta[oW2 + k * C + c]!, 0);
-        g[ob1 + k]! += da;
-        for (let j = 0; j < D; j++) g[oW1 + j * H + k]! += X[i]![j]! * da;
-      }
-    }
-    const bc1 = 1 - 0.9 ** t;
-    const bc2 = 1 - 0.999 ** t;
-    for (let p = 0; p < theta.length; p++) {
-      m[p] = 0.9 * m[p]! + 0.1 * g[p]!;
-      v[p] = 0.999 * v[p]! + 0.001 * g[p]! * g[p]!;
-      theta[p] = theta[p]! - (lr / bc1) * (m[p]! / (Math.sqrt(v[p]!) / Math.sqrt(bc2) + 1e-8));
-    }
-  }
-  return theta;
+  const theta0 = [...draw(D * H, D), ...draw(H, D), ...draw(H * C, H), ...draw(C, H)].map((v) => Math.fround(v));
+  const everyRow = X.map((_, i) => i);
+  return denseReference(X, y, H, C, theta0, Array.from({ length: steps }, () => everyRow), { lr, b1: 0.9, b2: 0.999, eps: 1e-8 }).theta;
 }
 
 describe('mlp training engines against a float64 reference, gradient scale included', () => {
